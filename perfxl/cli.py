@@ -1,0 +1,64 @@
+"""Command line: parse, call one library function, render, exit code.
+
+Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or tool error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from perfxl import __version__
+from perfxl.errors import PerfxlError
+from perfxl.forms import KINDS
+from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class _Group(click.Group):
+    """Turn library errors into one Chinese line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PerfxlError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", message="perfxl %(version)s")
+def main() -> None:
+    """perfxl：预算绩效目标表的模板生成、填报校验与汇总工具。"""
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--kind", "kinds", type=click.Choice(KINDS), multiple=True,
+              help="表单类型：dept（部门整体）或 project（项目支出），可重复；默认两种都生成。")
+@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="目录文件（.csv 或 .xlsx）：按目录逐个生成预填名称并锁定的模板。")
+@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True,
+              help="预算年度。")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="输出文件夹（不存在时自动创建）。")
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
+              help="工作表与工作簿结构保护密码。")
+def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: Path,
+             password: str) -> None:
+    """生成锁定的填报模板（空白模板，或按目录预填的模板）。"""
+    if catalog is not None and kinds:
+        raise click.UsageError("--kind 与 --catalog 不能同时使用。")
+    if catalog is not None:
+        paths = write_catalog_templates(catalog, year, out_dir, password=password)
+    else:
+        paths = [write_template(k, year, out_dir, password=password) for k in (kinds or KINDS)]
+    for p in paths:
+        click.echo(str(p))
+    click.echo(f"已生成 {len(paths)} 个模板。", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

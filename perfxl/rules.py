@@ -1,0 +1,381 @@
+"""Declarative cross-checks: one registry for Python checks and in-sheet formulas.
+
+A rule is data (id, left, operator, right, tolerance, severity, missing-value
+strategy). `evaluate` applies it to values already read; `compile_check` turns
+the same rule into the Excel formula a template shows as ✓/✗. Rules never do
+I/O and never know where a value sits: a resolver supplies cell references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from perfxl.findings import Severity
+
+# Float noise guard added to every tolerance, in Python and in formulas alike.
+EPSILON = 1e-9
+
+
+class Op(StrEnum):
+    EQ = "=="
+    LE = "<="
+    GE = ">="
+
+
+class Missing(StrEnum):
+    """What to do when some terms are blank."""
+
+    ZERO = "zero"  # blanks count as 0; skip only when every term is blank
+    SKIP = "skip"  # skip unless every term is present
+    FLAG = "flag"  # a partly filled identity is itself a failure
+
+
+@dataclass(frozen=True)
+class Term:
+    """One operand: a field, a table column in the current row, or a column total."""
+
+    ref: str  # "field_id" or "table.column"
+    agg: Literal["value", "row", "sum"] = "value"
+    sign: int = 1
+
+    @property
+    def table(self) -> str | None:
+        return self.ref.split(".", 1)[0] if self.agg != "value" else None
+
+    @property
+    def column(self) -> str:
+        return self.ref.split(".", 1)[1]
+
+
+def fld(ref: str, sign: int = 1) -> Term:
+    return Term(ref, "value", sign)
+
+
+def cell(ref: str, sign: int = 1) -> Term:
+    """The column's value in the row being checked (row-scope rules)."""
+    return Term(ref, "row", sign)
+
+
+def colsum(ref: str, sign: int = 1) -> Term:
+    return Term(ref, "sum", sign)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    id: str
+    kind: Literal["dept", "project"]
+    title: str  # Chinese, shown in sheets, reports and 交叉校验
+    left_label: str
+    left: tuple[Term, ...]
+    op: Op
+    right_label: str
+    right: tuple[Term, ...]
+    severity: Severity
+    unit: str = "万元"
+    decimals: int = 2
+    tolerance: float | None = None  # None: derived from the stated precision
+    missing: Missing = Missing.ZERO
+    table: str | None = None  # set for rules checked on every row of a table
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self.left + self.right
+
+    @property
+    def tol(self) -> float:
+        """Each stated amount is rounded to `decimals`: ± half a unit per term."""
+        if self.tolerance is not None:
+            return self.tolerance
+        if self.decimals == 0:
+            return 0.0
+        return 0.5 * 10.0**-self.decimals * len(self.terms)
+
+    @property
+    def number_format(self) -> str:
+        return "#,##0" if self.decimals == 0 else "#,##0." + "0" * self.decimals
+
+
+# ----- the registry ---------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="project.funds.total",
+        kind="project",
+        title="年度预算资金总额＝财政拨款＋上年结转资金＋其他资金",
+        left_label="年度预算资金总额",
+        left=(fld("total"),),
+        op=Op.EQ,
+        right_label="资金来源合计",
+        right=(fld("fiscal"), fld("carryover"), fld("other")),
+        severity=Severity.ERROR,
+    ),
+    Rule(
+        id="dept.budget.use_vs_source",
+        kind="dept",
+        title="按支出类型合计＝按来源类型合计",
+        left_label="基本支出＋项目支出",
+        left=(fld("exp_basic"), fld("exp_project")),
+        op=Op.EQ,
+        right_label="财政拨款＋其他资金",
+        right=(fld("src_fiscal"), fld("src_other")),
+        severity=Severity.ERROR,
+    ),
+    Rule(
+        id="dept.budget.nature_vs_project",
+        kind="dept",
+        title="运转类支出＋特定目标类支出＝项目支出",
+        left_label="运转类＋特定目标类",
+        left=(fld("nat_operating"), fld("nat_specific")),
+        op=Op.EQ,
+        right_label="项目支出",
+        right=(fld("exp_project"),),
+        severity=Severity.ERROR,
+    ),
+    Rule(
+        id="dept.budget.special_vs_project",
+        kind="dept",
+        title="区（县）本级安排＋上级转移支付＝项目支出",
+        left_label="本级安排＋上级转移支付",
+        left=(fld("sp_local"), fld("sp_transfer")),
+        op=Op.EQ,
+        right_label="项目支出",
+        right=(fld("exp_project"),),
+        severity=Severity.ERROR,
+    ),
+    Rule(
+        id="dept.tasks.row_sum",
+        kind="dept",
+        title="年度主要任务：预算资金＝财政拨款＋其他资金",
+        left_label="预算资金",
+        left=(cell("tasks.budget"),),
+        op=Op.EQ,
+        right_label="财政拨款＋其他资金",
+        right=(cell("tasks.fiscal"), cell("tasks.other")),
+        severity=Severity.ERROR,
+        table="tasks",
+    ),
+    Rule(
+        id="dept.tasks.total_vs_project",
+        kind="dept",
+        title="年度主要任务预算资金合计＝项目支出",
+        left_label="任务预算资金合计",
+        left=(colsum("tasks.budget"),),
+        op=Op.EQ,
+        right_label="项目支出",
+        right=(fld("exp_project"),),
+        severity=Severity.WARNING,
+    ),
+    Rule(
+        id="dept.staff.prev",
+        kind="dept",
+        title="在职人员总数≤人员编制数（上年）",
+        left_label="在职人员总数",
+        left=(fld("staff_actual_prev"),),
+        op=Op.LE,
+        right_label="人员编制数",
+        right=(fld("staff_quota_prev"),),
+        severity=Severity.WARNING,
+        unit="人",
+        decimals=0,
+        missing=Missing.SKIP,
+    ),
+    Rule(
+        id="dept.staff.curr",
+        kind="dept",
+        title="在职人员总数≤人员编制数（当年）",
+        left_label="在职人员总数",
+        left=(fld("staff_actual_curr"),),
+        op=Op.LE,
+        right_label="人员编制数",
+        right=(fld("staff_quota_curr"),),
+        severity=Severity.WARNING,
+        unit="人",
+        decimals=0,
+        missing=Missing.SKIP,
+    ),
+)
+
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+if len(RULES_BY_ID) != len(RULES):  # pragma: no cover - guards the registry itself
+    raise RuntimeError("duplicate rule id in perfxl.rules.RULES")
+
+
+def rules_for(kind: str) -> list[Rule]:
+    return [r for r in RULES if r.kind == kind]
+
+
+# ----- evaluation in Python ---------------------------------------------------------
+
+Number = float | None
+Status = Literal["pass", "fail", "skip", "incomplete"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    rule: Rule
+    row: int | None  # 0-based table row for row rules
+    left: float | None
+    right: float | None
+    status: Status
+
+    @property
+    def diff(self) -> float | None:
+        if self.left is None or self.right is None:
+            return None
+        return round(self.left - self.right, 10)
+
+
+def _side(
+    terms: Sequence[Term],
+    fields: Mapping[str, Number],
+    tables: Mapping[str, Sequence[Mapping[str, Number]]],
+    row: int | None,
+) -> tuple[float, int]:
+    """Sum of a side and how many of its terms were present."""
+    total = 0.0
+    present = 0
+    for t in terms:
+        if t.agg == "value":
+            vals: list[Number] = [fields.get(t.ref)]
+        elif t.agg == "row":
+            assert row is not None and t.table is not None
+            vals = [tables[t.table][row].get(t.column)]
+        else:
+            assert t.table is not None
+            vals = [r.get(t.column) for r in tables.get(t.table, ())]
+        nums = [v for v in vals if v is not None]
+        if nums:
+            present += 1
+            total += t.sign * sum(nums)
+    return total, present
+
+
+def _judge(rule: Rule, left: float, right: float) -> bool:
+    tol = rule.tol + EPSILON
+    if rule.op is Op.EQ:
+        return abs(left - right) <= tol
+    if rule.op is Op.LE:
+        return left - right <= tol
+    return right - left <= tol
+
+
+def evaluate(
+    rule: Rule,
+    fields: Mapping[str, Number],
+    tables: Mapping[str, Sequence[Mapping[str, Number]]] | None = None,
+) -> list[Outcome]:
+    """Apply a rule to typed values; one outcome per form, or per table row."""
+    tables = tables or {}
+    rows: list[int | None] = (
+        list(range(len(tables.get(rule.table, ())))) if rule.table else [None]
+    )
+    out: list[Outcome] = []
+    n = len(rule.terms)
+    for row in rows:
+        lv, lp = _side(rule.left, fields, tables, row)
+        rv, rp = _side(rule.right, fields, tables, row)
+        present = lp + rp
+        status: Status
+        if present == 0 or (rule.missing is Missing.SKIP and present < n):
+            status = "skip"
+        elif rule.missing is Missing.FLAG and present < n:
+            status = "incomplete"
+        else:
+            status = "pass" if _judge(rule, lv, rv) else "fail"
+        if status == "skip" and rule.table:
+            continue  # empty table rows are not outcomes
+        known = status != "skip"
+        out.append(
+            Outcome(
+                rule=rule,
+                row=row,
+                left=round(lv, 10) if known else None,
+                right=round(rv, 10) if known else None,
+                status=status,
+            )
+        )
+    return out
+
+
+# ----- compilation to spreadsheet formulas ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Where values sit, as absolute A1 references (with sheet names)."""
+
+    field: Callable[[str], str]  # field id -> 'Sheet'!$C$5
+    column: Callable[[str, str], str]  # table, column -> 'Sheet'!$E$5:$E$34
+    row_cell: Callable[[str, str, int], str]  # table, column, 0-based row -> ref
+
+
+def _term_ref(t: Term, res: Resolver, row: int | None) -> str:
+    if t.agg == "value":
+        return res.field(t.ref)
+    assert t.table is not None
+    if t.agg == "row":
+        assert row is not None
+        return res.row_cell(t.table, t.column, row)
+    return res.column(t.table, t.column)
+
+
+def side_formula(terms: Sequence[Term], res: Resolver, row: int | None = None) -> str:
+    """SUM() ignores blanks and stray text, as the Python side does."""
+    plus = [_term_ref(t, res, row) for t in terms if t.sign > 0]
+    minus = [_term_ref(t, res, row) for t in terms if t.sign < 0]
+    expr = f"SUM({','.join(plus)})" if plus else "0"
+    if minus:
+        expr += f"-SUM({','.join(minus)})"
+    return expr
+
+
+def present_formula(rule: Rule, res: Resolver, row: int | None = None) -> str:
+    parts = [f"(COUNT({_term_ref(t, res, row)})>0)" for t in rule.terms]
+    return "(" + "+".join(parts) + ")"
+
+
+def _num(x: float) -> str:
+    return f"{x:.10f}".rstrip("0").rstrip(".")
+
+
+def result_formula(rule: Rule, left: str, right: str, present: str) -> str:
+    """The ✓ / ✗ cell: mirrors `evaluate` (same tolerance, same missing policy)."""
+    tol = _num(rule.tol + EPSILON)
+    fmt = rule.number_format
+    if rule.op is Op.EQ:
+        core = (
+            f'IF(ABS(({left})-({right}))<={tol},"✓",'
+            f'"✗ 差额 "&TEXT(({left})-({right}),"{fmt}"))'
+        )
+    elif rule.op is Op.LE:
+        core = f'IF(({left})-({right})<={tol},"✓","✗ 超出 "&TEXT(({left})-({right}),"{fmt}"))'
+    else:
+        core = f'IF(({right})-({left})<={tol},"✓","✗ 不足 "&TEXT(({right})-({left}),"{fmt}"))'
+    n = len(rule.terms)
+    if rule.missing is Missing.SKIP:
+        return f'IF({present}<{n},"",{core})'
+    if rule.missing is Missing.FLAG:
+        return f'IF({present}=0,"",IF({present}<{n},"✗ 未填完整",{core}))'
+    return f'IF({present}=0,"",{core})'
+
+
+def result_text(outcome: Outcome) -> str:
+    """What the check cell shows for an outcome, for comparing with a spreadsheet."""
+    rule = outcome.rule
+    if outcome.status == "skip":
+        return ""
+    if outcome.status == "incomplete":
+        return "✗ 未填完整"
+    if outcome.status == "pass":
+        return "✓"
+    assert outcome.left is not None and outcome.right is not None
+    if rule.op is Op.EQ:
+        word, value = "差额", outcome.left - outcome.right
+    elif rule.op is Op.LE:
+        word, value = "超出", outcome.left - outcome.right
+    else:
+        word, value = "不足", outcome.right - outcome.left
+    return f"✗ {word} {value:,.{rule.decimals}f}"

@@ -1,0 +1,462 @@
+"""Spec → locked .xlsx template (XlsxWriter), deterministic to the byte.
+
+XlsxWriter cannot protect workbook structure, so the written package is
+re-zipped once with <workbookProtection lockStructure="1"> added and fixed
+member timestamps (see `xlsxpost`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+
+from perfxl import __version__
+from perfxl.errors import OutputError
+from perfxl.forms import get_spec
+from perfxl.forms.model import FormSpec, ValueType
+from perfxl.instructions import instruction_rows
+from perfxl.layout import LOCKED_ROLES, Layout, Placed, build_layout, text_height
+from perfxl.vocab import FRAMES, OPERATORS, PROJECT_CATEGORIES, QUALITATIVE, UNITS, YES_NO, Frame
+from perfxl.xlsxpost import finalize_package
+
+DEFAULT_PASSWORD = "perfxl"
+META_SHEET = "_meta"
+LISTS_SHEET = "_lists"
+INSTRUCTIONS_SHEET = "填报说明"
+FIXED_CREATED = datetime(2020, 1, 1, 0, 0, 0)
+
+# Colours: inputs warm yellow, computed cells pale green, labels light grey.
+INPUT_BG = "#FFF2CC"
+TOTAL_BG = "#E2EFDA"
+LABEL_BG = "#F2F2F2"
+HEADER_BG = "#DDEBF7"
+PREFILL_BG = "#EDEDED"
+FONT = "宋体"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyInfo:
+    """Who a template copy is issued for (empty for the blank template)."""
+
+    entity: str = ""
+    competent: str = ""
+    category: str = ""
+    seq: str = ""
+
+
+def _check(rc: int | None, what: str) -> None:
+    """XlsxWriter returns -1/-2 instead of raising; escalate."""
+    if rc is not None and rc < 0:
+        raise OutputError(f"写入模板失败：{what}（XlsxWriter 返回 {rc}）")
+
+
+def copy_id(spec: FormSpec, year: int, info: CopyInfo) -> str:
+    key = f"perfxl:{spec.kind}:{spec.version}:{year}:{info.seq}:{info.entity}:{info.competent}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+
+
+def fingerprint(cells: list[tuple[str, str, str]]) -> str:
+    """Hash of locked content: (sheet, cell, text-or-formula) in writing order."""
+    h = hashlib.sha256()
+    for sheet, ref, content in cells:
+        h.update(f"{sheet}\t{ref}\t{content}\n".encode())
+    return h.hexdigest()
+
+
+class _Formats:
+    def __init__(self, wb: Any) -> None:
+        self._wb = wb
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+    def get(self, **props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self._wb.add_format({"font_name": FONT, "font_size": 10, **props})
+        return self._cache[key]
+
+
+_BOX = {"border": 1, "valign": "vcenter", "text_wrap": True}
+
+
+def _style(fmts: _Formats, cell: Placed) -> Any:
+    role = cell.role
+    if role == "title":
+        return fmts.get(bold=True, font_size=16, align="center", valign="vcenter")
+    if role == "subtitle":
+        return fmts.get(align="center", valign="vcenter", font_size=11)
+    if role == "section":
+        return fmts.get(**_BOX, bold=True, align="center", bg_color=HEADER_BG)
+    if role == "header":
+        return fmts.get(**_BOX, bold=True, align="center", bg_color=HEADER_BG)
+    if role in ("label", "note"):
+        return fmts.get(**_BOX, bg_color=LABEL_BG)
+    if role == "rownum":
+        return fmts.get(**_BOX, align="center", bg_color=LABEL_BG, font_color="#808080")
+    if role == "blank":
+        return fmts.get(**_BOX, bg_color=LABEL_BG)
+    if role == "prefilled":
+        return fmts.get(**_BOX, bg_color=PREFILL_BG, num_format="@")
+    if role in ("total", "check_value"):
+        num = "#,##0" if cell.type is ValueType.COUNT else "#,##0.00"
+        return fmts.get(**_BOX, bg_color=TOTAL_BG, num_format=num, bold=role == "total")
+    if role == "check":
+        return fmts.get(**_BOX, align="center", bg_color=TOTAL_BG)
+    # inputs
+    t = cell.type
+    base = {**_BOX, "locked": False, "bg_color": INPUT_BG}
+    if t is ValueType.MONEY:
+        return fmts.get(**base, num_format="#,##0.00", align="right")
+    if t is ValueType.COUNT:
+        return fmts.get(**base, num_format="0", align="right")
+    if t is ValueType.TARGET:
+        return fmts.get(**base, num_format="General", align="right")
+    if t in (ValueType.OPERATOR, ValueType.YESNO):
+        return fmts.get(**base, num_format="@", align="center")
+    if t is ValueType.LONGTEXT:
+        return fmts.get(**{**base, "valign": "top"}, num_format="@")
+    return fmts.get(**base, num_format="@")
+
+
+def _cached(cell: Placed) -> Any:
+    """Formula results as a fresh template shows them (empty inputs)."""
+    return "" if cell.role == "check" else 0
+
+
+def _validation(
+    spec: FormSpec, layout: Layout, cell: Placed, first: str, field_label: str, hint: str,
+    example: str, max_length: int | None,
+) -> dict[str, Any]:
+    """Data validation options for an input cell (or the first cell of a column)."""
+    t = cell.type
+    prompt = hint or ""
+    if example:
+        prompt = f"{prompt}示例：{example}" if prompt else f"示例：{example}"
+    opts: dict[str, Any] = {
+        "input_title": field_label[:32],
+        "input_message": prompt[:255],
+        "error_title": "输入有误",
+        "error_type": "stop",
+    }
+    if t is ValueType.MONEY:
+        opts.update(validate="custom",
+                    value=f"=AND(ISNUMBER({first}),{first}>=0,ROUND({first},2)={first})",
+                    error_message="请输入不小于 0 的数字，单位为万元，最多保留两位小数。")  # fmt: skip
+    elif t is ValueType.COUNT:
+        opts.update(validate="integer", criteria="between", minimum=0, maximum=10_000_000,
+                    error_message="请输入不小于 0 的整数。")  # fmt: skip
+    elif t is ValueType.PHONE:
+        digits = f'SUBSTITUTE(SUBSTITUTE({first},"-","")," ","")'
+        opts.update(validate="custom",
+                    value=f"=AND(LEN({first})>=7,LEN({first})<=20,ISNUMBER(-{digits}))",
+                    error_message="请输入电话号码：7～20 位数字，可含区号和“-”，如 0531-86568760。")  # fmt: skip
+    elif t is ValueType.YESNO:
+        opts.update(validate="list", source="=lst_yesno", error_message="请从下拉列表选择“是”或“否”。")
+    elif t is ValueType.CATEGORY:
+        opts.update(validate="list", source="=lst_category",
+                    error_message="请从下拉列表选择项目类别。")  # fmt: skip
+    elif t is ValueType.LEVEL1:
+        opts.update(validate="list", source="=lst_level1",
+                    error_message="请从下拉列表选择一级指标。")  # fmt: skip
+    elif t is ValueType.LEVEL2:
+        assert cell.table is not None
+        pos = layout.tables[cell.table]
+        l1 = xl_rowcol_to_cell(cell.row, pos.col("level1"), False, True)
+        src = (f"=OFFSET(lst_frame_l2,MATCH({l1},lst_frame_l1,0)-1,0,"
+               f"MAX(1,COUNTIF(lst_frame_l1,{l1})),1)")  # fmt: skip
+        opts.update(validate="list", source=src,
+                    error_message="二级指标须属于本行所选一级指标，请先选一级指标，再从下拉列表选择。")  # fmt: skip
+    elif t is ValueType.OPERATOR:
+        opts.update(validate="list", source="=lst_ops",
+                    error_message="请从下拉列表选择符号：≥ ＞ ＝ ＜ ≤ 或 定性。")  # fmt: skip
+    elif t is ValueType.TARGET:
+        assert cell.table is not None
+        pos = layout.tables[cell.table]
+        op = xl_rowcol_to_cell(cell.row, pos.col("op"), False, True)
+        unit = xl_rowcol_to_cell(cell.row, pos.col("unit"), False, True)
+        opts.update(validate="custom",
+                    value=(f'=IF({op}="{QUALITATIVE}",LEN({first})<=50,AND(ISNUMBER({first}),'
+                           f'{first}>=0,OR({unit}<>"%",{first}<=100)))'),
+                    error_message=("数值须为不小于 0 的数字（单位为 % 时不超过 100）；"
+                                   "文字目标请先把符号选为“定性”。"))  # fmt: skip
+    elif t is ValueType.UNIT:
+        opts.update(validate="list", source="=lst_units", error_type="information",
+                    error_title="单位不在推荐列表中",
+                    error_message="该单位不在推荐列表中。确认无误请点“确定”保留。")  # fmt: skip
+    elif max_length:
+        opts.update(validate="length", criteria="<=", value=max_length,
+                    error_message=f"内容过长：最多 {max_length} 个字。")  # fmt: skip
+    else:
+        opts.update(validate="any")
+    return opts
+
+
+def _write_lists(wb: Any, fmts: _Formats, frame: Frame, locked: list[tuple[str, str, str]]) -> Any:
+    ws = wb.add_worksheet(LISTS_SHEET)
+    columns: list[tuple[str, str, list[str]]] = [
+        ("lst_level1", "一级指标", frame.level1()),
+        ("lst_frame_l1", "框架·一级", [a for a, _ in frame.pairs()]),
+        ("lst_frame_l2", "框架·二级", [b for _, b in frame.pairs()]),
+        ("lst_ops", "符号", list(OPERATORS)),
+        ("lst_units", "单位", list(UNITS)),
+        ("lst_category", "项目类别", list(PROJECT_CATEGORIES)),
+        ("lst_yesno", "是否", list(YES_NO)),
+    ]
+    text = fmts.get(num_format="@")
+    for c, (name, header, values) in enumerate(columns):
+        ws.write_string(0, c, header, text)
+        locked.append((LISTS_SHEET, xl_rowcol_to_cell(0, c), header))
+        for r, v in enumerate(values, start=1):
+            ws.write_string(r, c, v, text)
+            locked.append((LISTS_SHEET, xl_rowcol_to_cell(r, c), v))
+        a = xl_rowcol_to_cell(1, c, True, True)
+        b = xl_rowcol_to_cell(len(values), c, True, True)
+        _check(wb.define_name(name, f"={quote_sheetname(LISTS_SHEET)}!{a}:{b}"), name)
+    return ws
+
+
+def _protect(ws: Any, password: str) -> None:
+    ws.protect(
+        password,
+        {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+         "select_unlocked_cells": True},
+    )  # fmt: skip
+
+
+def _print_setup(ws: Any, sheet_layout_repeat: int | None, landscape: bool) -> None:
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.hide_gridlines(2)
+    if sheet_layout_repeat is not None:
+        ws.repeat_rows(sheet_layout_repeat)
+
+
+def render_template(
+    spec: FormSpec,
+    year: int,
+    *,
+    info: CopyInfo | None = None,
+    password: str = DEFAULT_PASSWORD,
+) -> bytes:
+    """Build one template copy in memory; byte-identical for identical arguments."""
+    info = info or CopyInfo()
+    layout = build_layout(spec, year)
+    frame = FRAMES[spec.frame]
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                   "strings_to_numbers": False, "strings_to_urls": False})  # fmt: skip
+    wb.set_properties({
+        "title": f"{spec.title}（{year}）",
+        "subject": info.entity or spec.title,
+        "author": "perfxl",
+        "company": info.competent,
+        "comments": f"perfxl {__version__}; spec {spec.kind} {spec.version}",
+        "created": FIXED_CREATED,
+    })  # fmt: skip
+    fmts = _Formats(wb)
+    locked: list[tuple[str, str, str]] = []
+    prefill = {"entity": info.entity, "competent": info.competent}
+
+    for sl in layout.sheets:
+        ws = wb.add_worksheet(sl.spec.name)
+        for c, w in enumerate(sl.spec.widths):
+            ws.set_column(c, c, w)
+        for r, h in sl.heights.items():
+            ws.set_row(r, h)
+        validated_columns: set[tuple[str, str]] = set()
+        check_refs: list[str] = []
+        for cell in sl.cells:
+            if cell.role == "input" and cell.field:
+                f = spec.field(cell.field)
+                value = prefill.get(f.prefill or "", "")
+                if value:
+                    cell = Placed(**{**cell.__dict__, "role": "prefilled", "text": value})
+            fmt = _style(fmts, cell)
+            if cell.span > 1:
+                ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, "", fmt)
+            if cell.formula is not None:
+                _check(ws.write_formula(cell.row, cell.col, cell.formula, fmt, _cached(cell)),
+                       cell.formula)  # fmt: skip
+            elif cell.text is not None:
+                _check(ws.write_string(cell.row, cell.col, cell.text, fmt), cell.text)
+            else:
+                ws.write_blank(cell.row, cell.col, None, fmt)
+            if cell.role in LOCKED_ROLES:
+                locked.append((cell.sheet, cell.ref, cell.formula or cell.text or ""))
+            if cell.role == "check":
+                check_refs.append(cell.ref)
+            if cell.role == "input" and cell.field:
+                f = spec.field(cell.field)
+                opts = _validation(spec, layout, cell, cell.ref, f.label, f.hint, f.example,
+                                   f.max_length)  # fmt: skip
+                _check(ws.data_validation(cell.row, cell.col, cell.row,
+                                          cell.col + cell.span - 1, opts), f.id)  # fmt: skip
+            elif cell.role == "input" and cell.table and cell.column:
+                key = (cell.table, cell.column)
+                if key in validated_columns:
+                    continue
+                validated_columns.add(key)
+                pos = layout.tables[cell.table]
+                col = spec.table(cell.table).column(cell.column)
+                opts = _validation(spec, layout, cell, cell.ref, col.label, col.hint,
+                                   col.example, col.max_length)  # fmt: skip
+                _check(ws.data_validation(pos.first_row, cell.col, pos.last_row, cell.col, opts),
+                       f"{cell.table}.{cell.column}")  # fmt: skip
+        for ref in check_refs:
+            _check(ws.conditional_format(ref, {"type": "text", "criteria": "begins with",
+                                               "value": "✗", "format": fmts.get(
+                                                   bold=True, font_color="#9C0006",
+                                                   bg_color="#FFC7CE")}), ref)  # fmt: skip
+            _check(ws.conditional_format(ref, {"type": "text", "criteria": "begins with",
+                                               "value": "✓", "format": fmts.get(
+                                                   bold=True, font_color="#006100",
+                                                   bg_color="#C6EFCE")}), ref)  # fmt: skip
+        if sl.freeze_row is not None:
+            ws.freeze_panes(sl.freeze_row, 0)
+        _print_setup(ws, sl.repeat_row, sl.spec.landscape)
+        _protect(ws, password)
+
+    _define_names(wb, layout)
+
+    ins = wb.add_worksheet(INSTRUCTIONS_SHEET)
+    _write_instructions(ins, fmts, spec, year, frame, locked)
+    _print_setup(ins, None, False)
+    _protect(ins, password)
+
+    lists = _write_lists(wb, fmts, frame, locked)
+    lists.very_hidden()
+    _protect(lists, password)
+
+    meta = wb.add_worksheet(META_SHEET)
+    fp = fingerprint(locked)
+    rows = [
+        ("form_kind", spec.kind),
+        ("form_title", spec.title),
+        ("spec_version", spec.version),
+        ("year", str(year)),
+        ("fingerprint", fp),
+        ("copy_id", copy_id(spec, year, info)),
+        ("issued_for", info.entity),
+        ("competent_dept", info.competent),
+        ("catalog_category", info.category),
+        ("catalog_seq", info.seq),
+        ("frame", frame.id),
+        ("generator", f"perfxl {__version__}"),
+    ]
+    text = fmts.get(num_format="@")
+    for r, (k, v) in enumerate(rows):
+        meta.write_string(r, 0, k, text)
+        meta.write_string(r, 1, v, text)
+    _check(wb.define_name("perfxl_meta", f"={quote_sheetname(META_SHEET)}!$A$1:$B${len(rows)}"),
+           "perfxl_meta")  # fmt: skip
+    meta.very_hidden()
+    _protect(meta, password)
+
+    wb.worksheets()[0].activate()
+    wb.close()
+    return finalize_package(buf.getvalue(), password=password)
+
+
+def _define_names(wb: Any, layout: Layout) -> None:
+    for fid in layout.fields:
+        _check(wb.define_name(f"fld_{fid}", "=" + layout.field_ref(fid)), fid)
+    for tid, pos in layout.tables.items():
+        first = xl_rowcol_to_cell(pos.first_row, 1, True, True)
+        last = xl_rowcol_to_cell(pos.last_row, len(pos.columns), True, True)
+        _check(wb.define_name(f"tbl_{tid}", f"={quote_sheetname(pos.sheet)}!{first}:{last}"), tid)
+        for cid in pos.columns:
+            _check(wb.define_name(f"col_{tid}_{cid}", "=" + layout.column_ref(tid, cid)), cid)
+        if pos.total_row is not None:
+            spec_table = layout.spec.table(tid)
+            for cid in spec_table.totals:
+                ref = xl_rowcol_to_cell(pos.total_row, pos.col(cid), True, True)
+                _check(wb.define_name(f"tot_{tid}_{cid}", f"={quote_sheetname(pos.sheet)}!{ref}"),
+                       cid)  # fmt: skip
+
+
+def _write_instructions(
+    ws: Any, fmts: _Formats, spec: FormSpec, year: int, frame: Frame,
+    locked: list[tuple[str, str, str]],
+) -> None:
+    widths = (14, 30, 16, 8, 52, 34)
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    styles: dict[str, Callable[[], Any]] = {
+        "title": lambda: fmts.get(bold=True, font_size=16, valign="vcenter"),
+        "section": lambda: fmts.get(bold=True, font_size=12, valign="vcenter"),
+        "note": lambda: fmts.get(text_wrap=True, valign="top"),
+        "header": lambda: fmts.get(**_BOX, bold=True, align="center", bg_color=HEADER_BG),
+        "cell": lambda: fmts.get(**{**_BOX, "valign": "top"}),
+    }
+    for r, (style, values) in enumerate(instruction_rows(spec, year, frame)):
+        fmt = styles[style]()
+        if style in ("title", "section", "note") and len(values) == 1:
+            ws.merge_range(r, 0, r, len(widths) - 1, "", fmt)
+            ws.set_row(r, text_height(values[0], sum(widths), min_height=22 if style == "title"
+                                      else 18))  # fmt: skip
+        else:
+            ws.set_row(r, max(text_height(v, widths[c], min_height=18)
+                              for c, v in enumerate(values)))  # fmt: skip
+        for c, v in enumerate(values):
+            ws.write_string(r, c, v, fmt)
+            locked.append((INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v))
+    ws.repeat_rows(0)
+
+
+def template_filename(spec: FormSpec, year: int, info: CopyInfo | None = None) -> str:
+    if info and info.entity:
+        seq = f"{int(info.seq):02d}_" if info.seq.isdigit() else (f"{info.seq}_" if info.seq else "")
+        safe = "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in info.entity)
+        return f"{spec.title}_{year}_{seq}{safe.strip()}.xlsx"
+    return f"{spec.title}_{year}.xlsx"
+
+
+def write_template(
+    kind: str, year: int, out_dir: Path, *, info: CopyInfo | None = None,
+    password: str = DEFAULT_PASSWORD,
+) -> Path:
+    """Write one template into out_dir (atomically) and return its path."""
+    spec = get_spec(kind)
+    data = render_template(spec, year, info=info, password=password)
+    path = out_dir / template_filename(spec, year, info)
+    atomic_write(path, data)
+    return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        raise OutputError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+
+
+def write_catalog_templates(
+    catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD
+) -> list[Path]:
+    """One prefilled, locked template per catalog entry."""
+    from perfxl.catalog import read_catalog
+
+    paths: list[Path] = []
+    for entry in read_catalog(catalog):
+        info = CopyInfo(entity=entry.name, competent=entry.competent, category=entry.category,
+                        seq=entry.seq)  # fmt: skip
+        paths.append(write_template(entry.kind, year, out_dir, info=info, password=password))
+    return paths
