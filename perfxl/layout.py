@@ -198,8 +198,9 @@ def build_layout(spec: FormSpec, year: int) -> Layout:
                     for c in sl.cells
                     if c.row == pos.header_row
                 )
-                sl.repeat_row = pos.header_row
-                sl.freeze_row = pos.first_row
+                if sum(isinstance(b, TableBlock) for b in sheet.blocks) == 1:
+                    sl.repeat_row = pos.header_row
+                    sl.freeze_row = pos.first_row
                 r = (pos.total_row if pos.total_row is not None else pos.last_row) + 1
             elif isinstance(block, ChecksBlock):
                 sl.cells += _place_checks(spec, sheet, r, block, res)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from perfxl import __version__
 from perfxl.errors import OutputError
@@ -64,10 +64,16 @@ def copy_id(spec: FormSpec, year: int, info: CopyInfo) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
-def fingerprint(cells: list[tuple[str, str, str]]) -> str:
-    """Hash of locked content: (sheet, cell, text-or-formula) in writing order."""
+def fingerprint(cells: Iterable[tuple[str, str, str]]) -> str:
+    """Hash of locked content: non-empty (sheet, cell, text-or-formula), in sheet/row/col order.
+
+    Order and blanks are normalised so a reader can recompute it from any file.
+    """
+    keyed = sorted(
+        (sheet, *xl_cell_to_rowcol(ref), ref, content) for sheet, ref, content in cells if content
+    )
     h = hashlib.sha256()
-    for sheet, ref, content in cells:
+    for sheet, _r, _c, ref, content in keyed:
         h.update(f"{sheet}\t{ref}\t{content}\n".encode())
     return h.hexdigest()
 

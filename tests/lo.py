@@ -1,0 +1,47 @@
+"""Run tests/lo/probe.py under Debian's python3 (the one that imports `uno`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROBE = Path(__file__).resolve().parent / "lo" / "probe.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def available() -> bool:
+    if not shutil.which("soffice"):
+        return False
+    r = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    return r.returncode == 0
+
+
+def require() -> None:
+    """Skip locally without LibreOffice; in CI its absence is a failure."""
+    if available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("LibreOffice (soffice + python3-uno) is required in CI; .ci/run installs it")
+    pytest.skip("LibreOffice (soffice + python3-uno) not installed")
+
+
+def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    require()
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = Path(tmp) / "plan.json"
+        out = Path(tmp) / "out.json"
+        plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra},
+                                   ensure_ascii=False), encoding="utf-8")  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        r = subprocess.run([SYSTEM_PYTHON, str(PROBE), str(plan), str(out)],
+                           capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return result
