@@ -17,6 +17,7 @@ from perfxl.findings import Severity
 
 # Float noise guard added to every tolerance, in Python and in formulas alike.
 EPSILON = 1e-9
+DIFF_PLACES = 6
 
 
 class Op(StrEnum):
@@ -254,12 +255,15 @@ def _side(
 
 
 def _judge(rule: Rule, left: float, right: float) -> bool:
+    """Differences are rounded to 6 places first: float noise on large sums must not
+    tip a comparison that is exact in cents (the formulas do the same)."""
     tol = rule.tol + EPSILON
+    diff = round(left - right, DIFF_PLACES)
     if rule.op is Op.EQ:
-        return abs(left - right) <= tol
+        return abs(diff) <= tol
     if rule.op is Op.LE:
-        return left - right <= tol
-    return right - left <= tol
+        return diff <= tol
+    return -diff <= tol
 
 
 def evaluate(
@@ -345,15 +349,13 @@ def result_formula(rule: Rule, left: str, right: str, present: str) -> str:
     """The ✓ / ✗ cell: mirrors `evaluate` (same tolerance, same missing policy)."""
     tol = _num(rule.tol + EPSILON)
     fmt = rule.number_format
+    diff = f"ROUND(({left})-({right}),{DIFF_PLACES})"
     if rule.op is Op.EQ:
-        core = (
-            f'IF(ABS(({left})-({right}))<={tol},"✓",'
-            f'"✗ 差额 "&TEXT(({left})-({right}),"{fmt}"))'
-        )
+        core = f'IF(ABS({diff})<={tol},"✓","✗ 差额 "&TEXT(({left})-({right}),"{fmt}"))'
     elif rule.op is Op.LE:
-        core = f'IF(({left})-({right})<={tol},"✓","✗ 超出 "&TEXT(({left})-({right}),"{fmt}"))'
+        core = f'IF({diff}<={tol},"✓","✗ 超出 "&TEXT(({left})-({right}),"{fmt}"))'
     else:
-        core = f'IF(({right})-({left})<={tol},"✓","✗ 不足 "&TEXT(({right})-({left}),"{fmt}"))'
+        core = f'IF(-{diff}<={tol},"✓","✗ 不足 "&TEXT(({right})-({left}),"{fmt}"))'
     n = len(rule.terms)
     if rule.missing is Missing.SKIP:
         return f'IF({present}<{n},"",{core})'

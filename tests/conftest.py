@@ -7,8 +7,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from perfxl.forms import get_spec  # noqa: E402
-from perfxl.template import render_template  # noqa: E402
+from perfxl.forms import get_spec
+from perfxl.template import render_template
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,12 @@ results as the Python rules on the seed's real numbers.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import lo
 import pytest
 from seed import forms
 
-import lo
 from perfxl.forms import get_spec
 from perfxl.layout import LOCKED_ROLES, Layout, build_layout
 from perfxl.rules import evaluate, result_text, rules_for

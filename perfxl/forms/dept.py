@@ -158,10 +158,10 @@ SHEETS: tuple[Sheet, ...] = (
         blocks=(
             Row((Text("部门职能与年度绩效目标", span=3, style="title"),), height=30),
             Row((Text("{year_caption}", span=3, style="subtitle"),)),
-            Row((Text("职能依据", style="section"), Input("legal_basis", span=2)), height=60),
             Row((Text("部门职能", span=3, style="section"),)),
+            Row((Text("职能依据"), Input("legal_basis", span=2)), height=60),
             TableBlock("functions"),
-            Row((Text("核心职能", style="section"), Input("core_functions", span=2)), height=45),
+            Row((Text("核心职能"), Input("core_functions", span=2)), height=45),
             Row((Text("部门战略目标", style="section"), Input("strategy", span=2)), height=180),
             Row((Text("年度绩效目标", span=3, style="section"),)),
             TableBlock("annual_goals"),

@@ -8,6 +8,7 @@ what they check, not how UNO works.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,10 +94,8 @@ def run(plan: dict) -> dict:
         finally:
             doc.close(True)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             desktop.terminate()  # type: ignore[possibly-undefined]
-        except Exception:
-            pass
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,66 @@
+"""The CLI: thin, Chinese, exit codes 0 / 2, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+
+from perfxl.cli import main
+from perfxl.template import META_SHEET
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "catalog.csv"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_blank_templates(tmp_path: Path) -> None:
+    code, out, err = run("template", "--kind", "project", "--year", "2025", "-o", str(tmp_path))
+    assert code == 0
+    (p,) = [Path(x) for x in out.split()]
+    assert p.name == "项目支出绩效目标表_2025.xlsx" and p.exists()
+    assert "已生成 1 个模板" in err
+
+
+def test_catalog_templates_prefilled(tmp_path: Path) -> None:
+    code, out, _ = run("template", "--catalog", str(SAMPLE), "-o", str(tmp_path / "新 文件夹"))
+    assert code == 0
+    paths = [Path(x) for x in out.splitlines()]
+    assert len(paths) == 13
+    names = sorted(p.name for p in paths)
+    assert "项目支出绩效目标表_2024_03_省部级劳模春节慰问金、荣誉津贴.xlsx" in names
+    assert "部门（单位）整体支出绩效目标申报表_2024_02_济南市历下区民政局.xlsx" in names
+    wb = openpyxl.load_workbook(next(p for p in paths if "两馆" in p.name))
+    meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
+    assert meta["issued_for"] == "两馆免费开放"
+    assert meta["competent_dept"] == "济南市历下区文化和旅游局"
+
+
+def test_usage_errors_exit_2_in_chinese(tmp_path: Path) -> None:
+    code, _, err = run("template", "--kind", "dept", "--catalog", str(SAMPLE), "-o", str(tmp_path))
+    assert code == 2 and "不能同时使用" in err
+    code, _, err = run("template", "--kind", "budget", "-o", str(tmp_path))
+    assert code == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("名称\n甲\n", encoding="utf-8")
+    code, _, err = run("template", "--catalog", str(bad), "-o", str(tmp_path))
+    assert code == 2 and err.startswith("错误：目录文件") and "Traceback" not in err
+
+
+def test_output_folder_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    code, _, err = run("template", "--kind", "dept", "-o", str(blocker / "sub"))
+    assert code == 2 and "无法写入" in err and "Traceback" not in err
+
+
+def test_every_command_has_chinese_help() -> None:
+    for cmd in main.commands.values():
+        assert cmd.help and any("\u4e00" <= ch <= "\u9fff" for ch in cmd.help)
+        for p in cmd.params:
+            if getattr(p, "help", None):
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in p.help)  # type: ignore[union-attr]
