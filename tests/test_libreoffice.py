@@ -48,9 +48,13 @@ def test_opens_protected_and_typing_respects_locks(kind: str, template_files: di
         {"op": "type", "cells": [[label.sheet, label.ref, "改了"],
                                  [text_input.sheet, text_input.ref, "测试单位"]]},
         {"op": "print_ranges"},
+        {"op": "recalc"},
+        {"op": "read", "cells": [[c.sheet, c.ref] for c in cells if c.role == "check"]},
     ])  # fmt: skip
     assert report["loaded"]
-    sheets, locked, typed, prints = report["steps"]
+    sheets, locked, typed, prints, _, blank_checks = report["steps"]
+    # an empty form shows no ✓ and no ✗ (one typed name does not trigger any rule)
+    assert {v["string"] for v in blank_checks.values()} == {""}
     # headless LibreOffice 7.4 dies on a second refused edit in one session (its
     # error box cannot show), so each further locked cell gets a session of its own
     for c, text in ((total, "1"), (check, "✓")):
