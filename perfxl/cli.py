@@ -11,9 +11,13 @@ from pathlib import Path
 import click
 
 from perfxl import __version__
+from perfxl.annotate import annotate
+from perfxl.check import check_paths
 from perfxl.errors import PerfxlError
+from perfxl.findings import Severity
 from perfxl.forms import KINDS
-from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
+from perfxl.report import json_report, text_report
+from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -58,6 +62,43 @@ def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: P
     for p in paths:
         click.echo(str(p))
     click.echo(f"已生成 {len(paths)} 个模板。", err=True)
+
+
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="把结果另存为 JSON（问题清单格式见 DESIGN.md）；用 - 表示输出到屏幕。")
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="为每个文件写一份标注副本到此文件夹：问题单元格标红并附批注，另加“校验结果”工作表。")
+@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
+              help="存在该级别及以上的问题时，退出码为 1。")
+@click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
+@click.option("-q", "--quiet", is_flag=True, help="不在屏幕上列出每个问题，只输出汇总。")
+def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | None, fail_on: str,
+          year: int | None, quiet: bool) -> None:
+    """校验填报好的工作簿，列出每个问题的位置和说明。"""
+    report = check_paths(list(files), year=year)
+    text = text_report(report)
+    click.echo(text.splitlines()[-1] if quiet else text.rstrip("\n"))
+    if json_path is not None:
+        payload = json_report(report)
+        if str(json_path) == "-":
+            click.echo(payload)
+        else:
+            atomic_write(json_path, payload.encode("utf-8"))
+    if annotate_dir is not None:
+        for r in report.files:
+            out = annotate(r, annotate_dir)
+            if out is None:
+                click.echo(f"未生成标注副本：{r.path}（文件无法读取）", err=True)
+            else:
+                click.echo(f"标注副本：{out}", err=True)
+    threshold = FAIL_ON[fail_on].rank
+    if any(f.severity.rank >= threshold for f in report.findings):
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

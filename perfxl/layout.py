@@ -50,6 +50,8 @@ class Placed:
     column: str | None = None
     type: ValueType | None = None
     rule: str | None = None
+    terms: tuple[str, ...] = ()  # fields summed by a total
+    side: Literal["left", "right"] | None = None  # which side a check value shows
 
     @property
     def ref(self) -> str:
@@ -132,12 +134,19 @@ def _fmt(text: str, spec: FormSpec, year: int) -> str:
     return text.format(title=spec.title, year_caption=spec.year_caption.format(year=year))
 
 
+def in_sheet(rule: Rule, spec: FormSpec) -> bool:
+    """A rule compiles to a formula when every term is a cell of the form itself."""
+    fields = set(spec.field_ids())
+    columns = {f"{t.id}.{c.id}" for t in spec.tables for c in t.columns}
+    return all((t.ref in fields) if t.agg == "value" else (t.ref in columns) for t in rule.terms)
+
+
 def _row_rules(spec: FormSpec, table_id: str) -> list[Rule]:
-    return [r for r in rules_for(spec.kind) if r.table == table_id]
+    return [r for r in rules_for(spec.kind) if r.table == table_id and in_sheet(r, spec)]
 
 
 def _form_rules(spec: FormSpec) -> list[Rule]:
-    return [r for r in rules_for(spec.kind) if r.table is None]
+    return [r for r in rules_for(spec.kind) if r.table is None and in_sheet(r, spec)]
 
 
 def build_layout(spec: FormSpec, year: int) -> Layout:
@@ -223,7 +232,7 @@ def _place_item(
     if isinstance(item, Total):
         refs = ",".join(layout.field_ref(t) for t in item.terms)
         return Placed(sheet=sheet, row=r, col=c, role="total", span=item.span,
-                      formula=f"=SUM({refs})", type=ValueType.MONEY)  # fmt: skip
+                      formula=f"=SUM({refs})", type=ValueType.MONEY, terms=item.terms)  # fmt: skip
     assert isinstance(item, Blank)
     return Placed(sheet=sheet, row=r, col=c, role="blank", span=item.span)
 
@@ -318,9 +327,9 @@ def _place_checks(
             Placed(sheet=s, row=r, col=0, role="blank"),
             Placed(sheet=s, row=r, col=1, role="label", text=rule.title, rule=rule.id),
             Placed(sheet=s, row=r, col=2, role="check_value", type=vtype, rule=rule.id,
-                   formula="=" + side_formula(rule.left, res)),
+                   side="left", formula="=" + side_formula(rule.left, res)),
             Placed(sheet=s, row=r, col=3, role="check_value", type=vtype, rule=rule.id,
-                   formula="=" + side_formula(rule.right, res)),
+                   side="right", formula="=" + side_formula(rule.right, res)),
             Placed(sheet=s, row=r, col=4, role="check", rule=rule.id,
                    formula="=" + result_formula(rule, lref, rref, present_formula(rule, res))),
         ]  # fmt: skip

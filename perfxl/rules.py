@@ -199,6 +199,62 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+# Rules on derived values (perfxl.derive): checked in Python, not shown in sheets.
+RULES += (
+    Rule(
+        id="project.cost.total_vs_budget",
+        kind="project",
+        title="项目总成本指标≤年度预算资金总额",
+        left_label="项目总成本指标",
+        left=(fld("cost_total"),),
+        op=Op.LE,
+        right_label="年度预算资金总额",
+        right=(fld("total"),),
+        severity=Severity.WARNING,
+        missing=Missing.SKIP,
+    ),
+    Rule(
+        id="project.cost.components_vs_total",
+        kind="project",
+        title="各项成本指标之和＝项目总成本",
+        left_label="各项成本指标之和",
+        left=(fld("cost_components"),),
+        op=Op.EQ,
+        right_label="项目总成本指标",
+        right=(fld("cost_total"),),
+        severity=Severity.WARNING,
+        missing=Missing.SKIP,
+    ),
+    Rule(
+        id="dept.counts.units",
+        kind="dept",
+        title="直属单位数＝名单所列单位数",
+        left_label="直属单位数",
+        left=(fld("units_count"),),
+        op=Op.EQ,
+        right_label="名单所列单位数",
+        right=(fld("units_listed"),),
+        severity=Severity.WARNING,
+        unit="个",
+        decimals=0,
+        missing=Missing.SKIP,
+    ),
+    Rule(
+        id="dept.counts.depts",
+        kind="dept",
+        title="内设职能部门数＝名单所列部门数",
+        left_label="内设职能部门数",
+        left=(fld("depts_count"),),
+        op=Op.EQ,
+        right_label="名单所列部门数",
+        right=(fld("depts_listed"),),
+        severity=Severity.WARNING,
+        unit="个",
+        decimals=0,
+        missing=Missing.SKIP,
+    ),
+)
+
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 if len(RULES_BY_ID) != len(RULES):  # pragma: no cover - guards the registry itself
     raise RuntimeError("duplicate rule id in perfxl.rules.RULES")
@@ -227,6 +283,16 @@ class Outcome:
         if self.left is None or self.right is None:
             return None
         return round(self.left - self.right, 10)
+
+
+def side_sum(
+    terms: Sequence[Term],
+    fields: Mapping[str, Number],
+    tables: Mapping[str, Sequence[Mapping[str, Number]]],
+    row: int | None,
+) -> float:
+    """A side's value as its formula computes it (blanks count as 0)."""
+    return _side(terms, fields, tables, row)[0]
 
 
 def _side(

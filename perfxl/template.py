@@ -11,7 +11,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,13 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from perfxl import __version__
+from perfxl.data import FormData, Numbers, Value, check_shape, numeric_view
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import FormSpec, ValueType
 from perfxl.instructions import instruction_rows
 from perfxl.layout import LOCKED_ROLES, Layout, Placed, build_layout, text_height
+from perfxl.rules import RULES_BY_ID, Outcome, evaluate, result_text, rules_for, side_sum
 from perfxl.vocab import FRAMES, OPERATORS, PROJECT_CATEGORIES, QUALITATIVE, UNITS, YES_NO, Frame
 from perfxl.xlsxpost import finalize_package
 
@@ -65,9 +67,10 @@ def copy_id(spec: FormSpec, year: int, info: CopyInfo) -> str:
 
 
 def fingerprint(cells: Iterable[tuple[str, str, str]]) -> str:
-    """Hash of locked content: non-empty (sheet, cell, text-or-formula), in sheet/row/col order.
+    """Hash of locked text: non-empty (sheet, cell, text), in sheet/row/col order.
 
-    Order and blanks are normalised so a reader can recompute it from any file.
+    Formulas are left out on purpose: Excel and WPS rewrite formula text when
+    they save (quoting, shared formulas), while labels survive byte for byte.
     """
     keyed = sorted(
         (sheet, *xl_cell_to_rowcol(ref), ref, content) for sheet, ref, content in cells if content
@@ -135,6 +138,60 @@ def _style(fmts: _Formats, cell: Placed) -> Any:
 def _cached(cell: Placed) -> Any:
     """Formula results as a fresh template shows them (empty inputs)."""
     return "" if cell.role == "check" else 0
+
+
+def _input_value(layout: Layout, cell: Placed, data: FormData | None) -> Value:
+    if data is None:
+        return None
+    if cell.field:
+        return data.fields.get(cell.field)
+    assert cell.table is not None and cell.column is not None
+    rows = data.tables.get(cell.table, [])
+    i = cell.row - layout.tables[cell.table].first_row
+    return rows[i].get(cell.column) if i < len(rows) else None
+
+
+def _cached_results(spec: FormSpec, layout: Layout, data: FormData | None) -> dict[tuple[str, str], Any]:
+    """What each formula computes for `data`, from the same rules the checks use."""
+    if data is None:
+        return {}
+    fields, tables = numeric_view(spec, data)
+    out: dict[tuple[str, str], Any] = {}
+    outcomes = {r.id: evaluate(r, fields, tables) for r in rules_for(spec.kind)}
+    for cell in layout.cells():
+        key = (cell.sheet, cell.ref)
+        if cell.role == "total" and cell.table and cell.column:
+            out[key] = sum(r.get(cell.column) or 0.0 for r in tables.get(cell.table, []))
+        elif cell.role == "total":
+            out[key] = sum(fields.get(t) or 0.0 for t in cell.terms)
+        elif cell.role in ("check", "check_value") and cell.rule:
+            out[key] = _check_cache(layout, cell, outcomes, fields, tables)
+    return out
+
+
+def _check_cache(
+    layout: Layout, cell: Placed, outcomes: dict[str, list[Outcome]], fields: Numbers,
+    tables: dict[str, list[Numbers]],
+) -> Any:
+    rule_ids = (cell.rule or "").split(",")
+    if cell.role == "check_value":
+        rule = RULES_BY_ID[rule_ids[0]]
+        return side_sum(rule.left if cell.side == "left" else rule.right, fields, tables, None)
+    texts: list[str] = []
+    for rid in rule_ids:
+        rule = RULES_BY_ID[rid]
+        if rule.table is None:
+            found = outcomes[rid]
+        else:
+            pos = layout.tables[rule.table]
+            if cell.row == pos.total_row:
+                sums = {c: sum(r.get(c) or 0.0 for r in tables.get(rule.table, [])) for c in pos.columns}
+                present = any(r.get(t.column) is not None for r in tables.get(rule.table, []) for t in rule.terms)
+                found = evaluate(rule, {}, {rule.table: [sums]}) if present else []
+            else:
+                found = [o for o in outcomes[rid] if o.row == cell.row - pos.first_row]
+        texts.append(result_text(found[0]) if found else "")
+    return next((t for t in texts if t.startswith("✗")), texts[0] if texts else "")
 
 
 def _validation(
@@ -205,9 +262,9 @@ def _validation(
     return opts
 
 
-def _write_lists(wb: Any, fmts: _Formats, frame: Frame, locked: list[tuple[str, str, str]]) -> Any:
-    ws = wb.add_worksheet(LISTS_SHEET)
-    columns: list[tuple[str, str, list[str]]] = [
+def list_columns(frame: Frame) -> list[tuple[str, str, list[str]]]:
+    """The dropdown sources: (defined name, header, values), one column each."""
+    return [
         ("lst_level1", "一级指标", frame.level1()),
         ("lst_frame_l1", "框架·一级", [a for a, _ in frame.pairs()]),
         ("lst_frame_l2", "框架·二级", [b for _, b in frame.pairs()]),
@@ -216,13 +273,38 @@ def _write_lists(wb: Any, fmts: _Formats, frame: Frame, locked: list[tuple[str, 
         ("lst_category", "项目类别", list(PROJECT_CATEGORIES)),
         ("lst_yesno", "是否", list(YES_NO)),
     ]
+
+
+def _prefilled(spec: FormSpec, cell: Placed, info: CopyInfo) -> Placed:
+    if cell.role == "input" and cell.field:
+        value = {"entity": info.entity, "competent": info.competent}.get(spec.field(cell.field).prefill or "")
+        if value:
+            return replace(cell, role="prefilled", text=value)
+    return cell
+
+
+def locked_texts(spec: FormSpec, year: int, info: CopyInfo | None = None) -> list[tuple[str, str, str]]:
+    """Every locked text a template copy carries, as (sheet, cell, text): what the
+    fingerprint hashes and what a reader compares a submission against."""
+    info = info or CopyInfo()
+    out: list[tuple[str, str, str]] = []
+    for cell in build_layout(spec, year).cells():
+        cell = _prefilled(spec, cell, info)
+        if cell.role in LOCKED_ROLES and cell.formula is None and cell.text:
+            out.append((cell.sheet, cell.ref, cell.text))
+    for r, (_style, values) in enumerate(instruction_rows(spec, year, FRAMES[spec.frame])):
+        out += [(INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v) for c, v in enumerate(values) if v]
+    for c, (_name, header, values) in enumerate(list_columns(FRAMES[spec.frame])):
+        out += [(LISTS_SHEET, xl_rowcol_to_cell(r, c), v) for r, v in enumerate([header, *values])]
+    return out
+
+
+def _write_lists(wb: Any, fmts: _Formats, frame: Frame) -> Any:
+    ws = wb.add_worksheet(LISTS_SHEET)
     text = fmts.get(num_format="@")
-    for c, (name, header, values) in enumerate(columns):
-        ws.write_string(0, c, header, text)
-        locked.append((LISTS_SHEET, xl_rowcol_to_cell(0, c), header))
-        for r, v in enumerate(values, start=1):
+    for c, (name, header, values) in enumerate(list_columns(frame)):
+        for r, v in enumerate([header, *values]):
             ws.write_string(r, c, v, text)
-            locked.append((LISTS_SHEET, xl_rowcol_to_cell(r, c), v))
         a = xl_rowcol_to_cell(1, c, True, True)
         b = xl_rowcol_to_cell(len(values), c, True, True)
         _check(wb.define_name(name, f"={quote_sheetname(LISTS_SHEET)}!{a}:{b}"), name)
@@ -258,10 +340,18 @@ def render_template(
     *,
     info: CopyInfo | None = None,
     password: str = DEFAULT_PASSWORD,
+    data: FormData | None = None,
 ) -> bytes:
-    """Build one template copy in memory; byte-identical for identical arguments."""
+    """Build one template copy in memory; byte-identical for identical arguments.
+
+    With `data`, the inputs are filled (still locked elsewhere) and formula
+    results are cached, so viewers that do not recalculate show true totals.
+    """
     info = info or CopyInfo()
+    if data is not None:
+        check_shape(spec, data)
     layout = build_layout(spec, year)
+    cached = _cached_results(spec, layout, data)
     frame = FRAMES[spec.frame]
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
@@ -275,8 +365,6 @@ def render_template(
         "created": FIXED_CREATED,
     })  # fmt: skip
     fmts = _Formats(wb)
-    locked: list[tuple[str, str, str]] = []
-    prefill = {"entity": info.entity, "competent": info.competent}
 
     for sl in layout.sheets:
         ws = wb.add_worksheet(sl.spec.name)
@@ -287,23 +375,24 @@ def render_template(
         validated_columns: set[tuple[str, str]] = set()
         check_refs: list[str] = []
         for cell in sl.cells:
-            if cell.role == "input" and cell.field:
-                f = spec.field(cell.field)
-                value = prefill.get(f.prefill or "", "")
-                if value:
-                    cell = Placed(**{**cell.__dict__, "role": "prefilled", "text": value})
+            cell = _prefilled(spec, cell, info)
             fmt = _style(fmts, cell)
             if cell.span > 1:
                 ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, "", fmt)
+            value = _input_value(layout, cell, data) if cell.role == "input" else None
             if cell.formula is not None:
-                _check(ws.write_formula(cell.row, cell.col, cell.formula, fmt, _cached(cell)),
+                _check(ws.write_formula(cell.row, cell.col, cell.formula, fmt,
+                                        cached.get((cell.sheet, cell.ref), _cached(cell))),
                        cell.formula)  # fmt: skip
             elif cell.text is not None:
                 _check(ws.write_string(cell.row, cell.col, cell.text, fmt), cell.text)
+            elif isinstance(value, (int, float)):
+                _check(ws.write_number(cell.row, cell.col, value, fmt), cell.ref)
+            elif isinstance(value, str) and value:
+                # always a string: text from users is data, never a formula
+                _check(ws.write_string(cell.row, cell.col, value, fmt), cell.ref)
             else:
                 ws.write_blank(cell.row, cell.col, None, fmt)
-            if cell.role in LOCKED_ROLES:
-                locked.append((cell.sheet, cell.ref, cell.formula or cell.text or ""))
             if cell.role == "check":
                 check_refs.append(cell.ref)
             if cell.role == "input" and cell.field:
@@ -340,16 +429,16 @@ def render_template(
     _define_names(wb, layout)
 
     ins = wb.add_worksheet(INSTRUCTIONS_SHEET)
-    _write_instructions(ins, fmts, spec, year, frame, locked)
+    _write_instructions(ins, fmts, spec, year, frame)
     _print_setup(ins, None, False)
     _protect(ins, password)
 
-    lists = _write_lists(wb, fmts, frame, locked)
+    lists = _write_lists(wb, fmts, frame)
     lists.very_hidden()
     _protect(lists, password)
 
     meta = wb.add_worksheet(META_SHEET)
-    fp = fingerprint(locked)
+    fp = fingerprint(locked_texts(spec, year, info))
     rows = [
         ("form_kind", spec.kind),
         ("form_title", spec.title),
@@ -395,10 +484,7 @@ def _define_names(wb: Any, layout: Layout) -> None:
                        cid)  # fmt: skip
 
 
-def _write_instructions(
-    ws: Any, fmts: _Formats, spec: FormSpec, year: int, frame: Frame,
-    locked: list[tuple[str, str, str]],
-) -> None:
+def _write_instructions(ws: Any, fmts: _Formats, spec: FormSpec, year: int, frame: Frame) -> None:
     widths = (14, 30, 16, 8, 52, 34)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
@@ -420,7 +506,6 @@ def _write_instructions(
                               for c, v in enumerate(values)))  # fmt: skip
         for c, v in enumerate(values):
             ws.write_string(r, c, v, fmt)
-            locked.append((INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v))
     ws.repeat_rows(0)
 
 

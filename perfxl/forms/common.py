@@ -22,7 +22,7 @@ def indicator_table(
                    example=level2_example),
             Column(id="level3", label="三级指标", type=V.TEXT, width=40, max_length=100,
                    hint="具体指标名称。", example="开展活动次数"),
-            Column(id="op", label="符号", type=V.OPERATOR, width=7,
+            Column(id="op", label="符号", type=V.OPERATOR, width=7, required=False,
                    hint="≥ ＞ ＝ ＜ ≤，文字目标选“定性”。", example="≥"),
             Column(id="value", label="数值", type=V.TARGET, width=12,
                    hint="非负数字；符号为“定性”时填文字（如：健全、合规）。", example="30"),

@@ -31,8 +31,9 @@ FIELDS: tuple[Field, ...] = (
     Field(id="total", label="年度预算资金总额", type=V.MONEY, hint=_MONEY_HINT,
           example="80.00"),
     Field(id="fiscal", label="财政拨款", type=V.MONEY, hint=_MONEY_HINT, example="80.00"),
-    Field(id="carryover", label="上年结转资金", type=V.MONEY, hint=_MONEY_HINT, example="0.00"),
-    Field(id="other", label="其他资金", type=V.MONEY, hint=_MONEY_HINT, example="0.00"),
+    Field(id="carryover", label="上年结转资金", type=V.MONEY, hint=_MONEY_HINT, example="0.00",
+          required=False),
+    Field(id="other", label="其他资金", type=V.MONEY, hint=_MONEY_HINT, example="0.00", required=False),
     Field(id="goal", label="年度总体绩效目标", type=V.LONGTEXT, max_length=8000,
           hint="概述年度产出、效益和满意度目标，应与下列绩效指标相对应。"),
 )  # fmt: skip

@@ -1,0 +1,91 @@
+"""Findings → a marked-up copy of the user's own workbook (the input is never touched).
+
+Flagged cells turn red and carry a comment with the Chinese message; a
+校验结果 sheet in front lists every finding with a link to its cell.
+Protection stays as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections import defaultdict
+from pathlib import Path
+
+from perfxl.check import FileReport
+from perfxl.errors import OutputError
+from perfxl.findings import Finding, Severity
+from perfxl.layout import text_height
+from perfxl.template import atomic_write
+
+RESULT_SHEET = "校验结果"
+FILLS = {Severity.ERROR: "FFC7CE", Severity.WARNING: "FFEB9C", Severity.INFO: "DDEBF7"}
+
+
+def annotated_name(path: Path) -> str:
+    return f"{path.stem}_校验结果.xlsx"
+
+
+def annotate(report: FileReport, out_dir: Path) -> Path | None:
+    """Write the marked-up copy; None when the file could not be read as a form."""
+    if report.status == "rejected":
+        return None
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    wb = load_workbook(io.BytesIO(report.path.read_bytes()))
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        if f.sheet in wb.sheetnames and f.cell:
+            by_cell[(f.sheet, f.cell)].append(f)
+    for (sheet, ref), found in by_cell.items():
+        cell = wb[sheet][ref]
+        worst = max(found, key=lambda f: f.severity.rank).severity
+        cell.fill = PatternFill("solid", fgColor=FILLS[worst])
+        text = "\n".join(f"【{f.severity.label}】{f.message}" for f in found)
+        comment = Comment(text, "perfxl")
+        comment.width, comment.height = 320, min(400, 60 + 40 * len(found))
+        cell.comment = comment
+
+    ws = wb.create_sheet(RESULT_SHEET, 0)
+    ws.append(["序号", "严重程度", "位置", "规则", "问题说明"])
+    bold = Font(bold=True)
+    for c in ws[1]:
+        c.font = bold
+    ordered = sorted(report.findings, key=lambda f: -f.severity.rank)  # stable: keeps cell order
+    for i, f in enumerate(ordered, start=1):
+        where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "整个文件")
+        ws.append([i, f.severity.label, where, f.rule, f.message])
+        row = ws.max_row
+        ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[f.severity])
+        if f.cell and f.sheet in wb.sheetnames:
+            link = ws.cell(row, 3)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}")
+            link.font = Font(color="0563C1", underline="single")
+        ws.cell(row, 5).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = text_height(f.message, 88, min_height=18)
+    if not report.findings:
+        ws.append(["", "", "", "", "未发现问题。"])
+    for col, width in zip("ABCDE", (6, 10, 22, 30, 90), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    template_sheet = next((s for s in wb.worksheets[1:] if s.protection.sheet), None)
+    if template_sheet is not None:
+        ws.protection = copy.copy(template_sheet.protection)
+    wb.active = 0
+    for other in wb.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = out_dir / annotated_name(report.path)
+    if out.resolve() == report.path.resolve():
+        raise OutputError(f"标注副本不能覆盖原文件：{out}")
+    atomic_write(out, buf.getvalue())
+    return out

@@ -1,0 +1,377 @@
+"""Check submissions: structure, values, schemas, rules → located findings.
+
+The engine attaches file, sheet and cell to what readers, parsers, schemas and
+rules report; none of those know about each other. Every input file comes out
+with a status, whatever it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
+
+from perfxl.data import numeric_view
+from perfxl.derive import DERIVED_LOCATION, Derived, derive
+from perfxl.findings import Finding, Severity
+from perfxl.forms import get_spec
+from perfxl.forms.model import NUMERIC_TYPES, FormSpec, ValueType
+from perfxl.layout import build_layout
+from perfxl.read import Loc, Submission, parse_ref, read_submission
+from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
+from perfxl.schema import Failure, fields_schema, table_schema, validate
+from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET, CopyInfo, fingerprint, locked_texts
+from perfxl.values import Problem, Target, normalise, parse_amount, parse_target, split_operator
+from perfxl.vocab import FRAMES, QUALITATIVE
+
+Status = Literal["ok", "findings", "rejected"]
+STATUS_LABEL = {"ok": "通过", "findings": "有问题", "rejected": "无法读取"}
+
+
+@dataclass(kw_only=True)
+class FileReport:
+    path: Path
+    status: Status = "ok"
+    kind: str | None = None
+    entity: str = ""
+    sha256: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    submission: Submission | None = None
+    targets: list[Target] = field(default_factory=list)
+
+    def add(self, **kw: Any) -> None:
+        self.findings.append(Finding(form=self.kind or "", entity=self.entity, file=str(self.path), **kw))
+
+
+@dataclass
+class CheckReport:
+    files: list[FileReport]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.files for f in r.findings]
+
+    def count(self, severity: Severity) -> int:
+        return sum(f.severity is severity for f in self.findings)
+
+
+def check_paths(paths: Sequence[Path], *, year: int | None = None) -> CheckReport:
+    reports = [_read(Path(p)) for p in paths]
+    _structure_values_and_rules(reports, year)
+    _schemas(reports)
+    for r in reports:
+        r.findings.sort(key=_order)
+        if r.status != "rejected":
+            r.status = "findings" if r.findings else "ok"
+    return CheckReport(reports)
+
+
+def _order(f: Finding) -> tuple[int, str, int, int, str]:
+    row, col = xl_cell_to_rowcol(f.cell) if f.cell else (-1, -1)
+    return (-f.severity.rank if f.rule.startswith(("file.", "template.")) else 0, f.sheet, row, col, f.rule)
+
+
+def _read(path: Path) -> FileReport:
+    report = FileReport(path=path)
+    try:
+        sub = read_submission(path)
+    except OSError as exc:
+        report.status = "rejected"
+        report.add(rule="file.unreadable", severity=Severity.ERROR,
+                   message=f"文件无法读取：{exc.strerror or exc}")  # fmt: skip
+        return report
+    report.submission, report.sha256, report.kind = sub, sub.sha256, sub.kind
+    if sub.problem:
+        report.status = "rejected"
+        rule = "file.not_template" if sub.scan is not None else "file.unreadable"
+        report.add(rule=rule, severity=Severity.ERROR, message=sub.problem)
+        return report
+    assert sub.data is not None and sub.kind is not None
+    spec = get_spec(sub.kind)
+    entity_field = spec.fields[0].id if spec.fields[0].prefill == "entity" else ""
+    name = sub.data.fields.get(entity_field)
+    report.entity = str(name).strip() if name else sub.meta.get("issued_for", "") or path.stem
+    return report
+
+
+# ----- structure ------------------------------------------------------------------
+
+
+def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None:
+    sub = r.submission
+    assert sub is not None and sub.scan is not None
+    meta = sub.meta
+    if meta.get("spec_version") != spec.version:
+        r.add(rule="template.version", severity=Severity.ERROR, sheet=META_SHEET,
+              message=(f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
+                       "请使用最新下发的模板"),
+              expected=spec.version, actual=meta.get("spec_version"))  # fmt: skip
+    year = _int(meta.get("year"))
+    if expected_year is not None and year != expected_year:
+        r.add(rule="template.year", severity=Severity.ERROR, sheet=META_SHEET,
+              message=f"这是 {year} 年度的模板，本次收集的是 {expected_year} 年度，请使用 {expected_year} 年度模板",
+              expected=expected_year, actual=year)  # fmt: skip
+    names = [s[0] for s in sub.scan.sheets]
+    wanted = [s.name for s in spec.sheets] + [INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET]
+    missing = [n for n in wanted if n not in names]
+    for n in missing:
+        r.add(rule="template.sheet_missing", severity=Severity.ERROR, sheet=n,
+              message=f"工作表“{n}”被删除或改名", expected=n)  # fmt: skip
+    for n in names:
+        if n not in wanted:
+            r.add(rule="template.sheet_added", severity=Severity.WARNING, sheet=n,
+                  message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)  # fmt: skip
+    info = CopyInfo(entity=meta.get("issued_for", ""), competent=meta.get("competent_dept", ""),
+                    category=meta.get("catalog_category", ""), seq=meta.get("catalog_seq", ""))  # fmt: skip
+    expected = locked_texts(spec, year or 2024, info)
+    actual = []
+    changed = 0
+    for sheet, ref, text in expected:
+        if sheet in missing or sheet == LISTS_SHEET:
+            continue
+        got = sub.values.get(sheet, {}).get(xl_cell_to_rowcol(ref))
+        got_text = "" if got is None else str(got)
+        actual.append((sheet, ref, got_text))
+        if got_text != text and sheet != INSTRUCTIONS_SHEET:
+            changed += 1
+            r.add(rule="template.label_changed", severity=Severity.ERROR, sheet=sheet, cell=ref,
+                  message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”", expected=text,
+                  actual=got_text)  # fmt: skip
+    if not changed and not missing:
+        ours = fingerprint([e for e in expected if e[0] == LISTS_SHEET] + actual)
+        if ours != meta.get("fingerprint"):
+            r.add(rule="template.fingerprint", severity=Severity.WARNING, sheet=INSTRUCTIONS_SHEET,
+                  message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
+                  expected=meta.get("fingerprint"), actual=ours)  # fmt: skip
+    for sl in build_layout(spec, year or 2024).sheets:
+        name = sl.spec.name
+        if name in missing:
+            continue
+        if not sub.scan.sheet_protected.get(name, False):
+            r.add(rule="template.unprotected", severity=Severity.WARNING, sheet=name,
+                  message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")  # fmt: skip
+        for cell in sl.cells:
+            if cell.formula is not None and cell.ref not in sub.scan.formula_cells.get(name, set()):
+                r.add(rule="template.formula_removed", severity=Severity.WARNING, sheet=name,
+                      cell=cell.ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
+    if not sub.scan.structure_locked:
+        r.add(rule="template.structure_unprotected", severity=Severity.INFO,
+              message="工作簿结构保护被取消")  # fmt: skip
+    if sub.used_fallback:
+        r.add(rule="template.names_missing", severity=Severity.INFO,
+              message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text or "")
+    except ValueError:
+        return None
+
+
+# ----- values ---------------------------------------------------------------------
+
+
+def _problem(r: FileReport, p: Problem, loc: Loc, what: str, value: object) -> None:
+    r.add(rule=f"value.{p.code}", severity=Severity(p.severity), sheet=loc.sheet, cell=loc.cell,
+          message=f"{what}：{p.message}", actual=value)  # fmt: skip
+
+
+def _values(r: FileReport, spec: FormSpec) -> None:
+    sub = r.submission
+    assert sub is not None and sub.data is not None
+    for f in spec.fields:
+        if f.type in NUMERIC_TYPES:
+            raw = sub.data.fields.get(f.id)
+            amount = parse_amount(raw, decimals=0 if f.type is ValueType.COUNT else 2)
+            for p in amount.problems:
+                _problem(r, p, sub.fields[f.id], f.label, raw)
+    for t in spec.tables:
+        for i, row in enumerate(sub.data.tables.get(t.id, [])):
+            for col in t.columns:
+                if col.type in NUMERIC_TYPES:
+                    amount = parse_amount(row.get(col.id), decimals=0 if col.type is ValueType.COUNT else 2)
+                    for p in amount.problems:
+                        _problem(r, p, sub.cell(t.id, i, col.id), f"{t.label}第 {sub.rows[t.id][i] + 1} 行{col.label}",
+                                 row.get(col.id))  # fmt: skip
+    rows = sub.data.tables.get("indicators", [])
+    r.targets = [_target(r, sub, i, row) for i, row in enumerate(rows)]
+
+
+def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Target:
+    """One indicator row's 符号 / 数值 / 单位 cells → a target, with problems located."""
+    op_raw, value, unit_raw = row.get("op"), row.get("value"), row.get("unit")
+    name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
+    op = split_operator(normalise(str(op_raw)))[0] if isinstance(op_raw, str) and op_raw.strip() else None
+    if isinstance(op_raw, str) and normalise(op_raw) == QUALITATIVE:
+        op = QUALITATIVE
+    unit = normalise(str(unit_raw)) if unit_raw is not None else ""
+    if value is None and op is None:
+        return Target(raw="")  # nothing typed: the schema reports a required 数值
+    if op == QUALITATIVE:
+        target = Target(raw=str(value or ""), op=QUALITATIVE, text=str(value or "").strip())
+        if not target.text:
+            target = Target(raw="", op=QUALITATIVE, problems=(Problem("empty", "定性指标未填写目标文字", "error"),))
+    elif isinstance(value, str) and op is None:
+        target = parse_target(value)  # the whole target pasted into 数值
+        if unit and not target.unit and target.number is not None:
+            target = parse_target(f"{value} {unit}")
+    else:
+        text = f"{op or ''}{'' if value is None else value} {unit}".strip()
+        target = parse_target(text if value is not None else "")
+    loc = sub.cell("indicators", i, "value")
+    for p in target.problems:
+        _problem(r, p, loc, f"三级指标“{name}”", value)
+    return target
+
+
+# ----- rules ------------------------------------------------------------------------
+
+
+def _fmt(x: float | None, rule: Rule) -> str:
+    return "（空）" if x is None else f"{x:,.{rule.decimals}f}"
+
+
+def rule_message(o: Outcome) -> str:
+    rule = o.rule
+    u = rule.unit
+    if o.status == "incomplete":
+        return f"{rule.title}：数据不完整，无法核对"
+    diff = (o.left or 0) - (o.right or 0)
+    word = {Op.EQ: "差额", Op.LE: "超出", Op.GE: "不足"}[rule.op]
+    shown = -diff if rule.op is Op.GE else diff
+    return (f"{rule.title}：{rule.left_label} {_fmt(o.left, rule)} {u}，{rule.right_label} "
+            f"{_fmt(o.right, rule)} {u}，{word} {_fmt(shown, rule)} {u}")  # fmt: skip
+
+
+def _term_loc(sub: Submission, spec: FormSpec, t: Term, row: int | None,
+              derived: dict[str, Derived]) -> Loc | None:  # fmt: skip
+    if t.agg == "row" and t.table and row is not None:
+        return sub.cell(t.table, row, t.column)
+    if t.agg == "sum" and t.table:
+        assert sub.scan is not None
+        ref = parse_ref(sub.scan.names.get(f"tot_{t.table}_{t.column}", ""))
+        if ref:
+            return Loc(ref[0], xl_rowcol_to_cell(ref[1], ref[2]))
+        return None
+    if t.ref in sub.fields:
+        return sub.fields[t.ref]
+    d = derived.get(t.ref)
+    where = DERIVED_LOCATION.get(t.ref, "")
+    if d is not None and d.row is not None and where == "indicators":
+        return sub.cell("indicators", d.row, "value")
+    return sub.fields.get(where)
+
+
+def _rules(r: FileReport, spec: FormSpec) -> None:
+    sub = r.submission
+    assert sub is not None and sub.data is not None
+    fields, tables = numeric_view(spec, sub.data)
+    derived = derive(spec.kind, dict(sub.data.fields), {k: list(v) for k, v in sub.data.tables.items()},
+                     r.targets)  # fmt: skip
+    values: dict[str, float | None] = {**fields, **{k: d.value for k, d in derived.items()}}
+    for rule in rules_for(spec.kind):
+        for o in evaluate(rule, values, tables):
+            if o.status not in ("fail", "incomplete"):
+                continue
+            loc = None
+            for t in rule.left + rule.right:
+                loc = _term_loc(sub, spec, t, o.row, derived)
+                if loc:
+                    break
+            r.add(rule=rule.id, severity=rule.severity, sheet=loc.sheet if loc else "",
+                  cell=loc.cell if loc else "", message=rule_message(o), expected=o.right,
+                  actual=o.left)  # fmt: skip
+    _coverage(r, spec)
+
+
+def _coverage(r: FileReport, spec: FormSpec) -> None:
+    """Each 一级 of the frame needs at least one indicator with a name and a target."""
+    sub = r.submission
+    assert sub is not None and sub.data is not None
+    rows = sub.data.tables.get("indicators", [])
+    frame = FRAMES[spec.frame]
+    first = sub.cell("indicators", 0, "level1") if rows else Loc(*_first_indicator_cell(sub))
+    for level1 in frame.level1():
+        idx = [i for i, row in enumerate(rows) if row.get("level1") == level1]
+        usable = [i for i in idx if rows[i].get("level3") and not any(
+            p.severity == "error" for p in r.targets[i].problems)]  # fmt: skip
+        if not usable:
+            loc = sub.cell("indicators", idx[0], "level3") if idx else first
+            r.add(rule=f"{spec.kind}.indicators.level1_missing", severity=Severity.ERROR,
+                  sheet=loc.sheet, cell=loc.cell, message=f"缺少有效的“{level1}”（至少填写一条三级指标及目标值）",
+                  expected=level1)  # fmt: skip
+
+
+def _first_indicator_cell(sub: Submission) -> tuple[str, str]:
+    sheet, first, col = sub.columns[("indicators", "level1")]
+    return sheet, xl_rowcol_to_cell(first, col)
+
+
+def _structure_values_and_rules(reports: list[FileReport], year: int | None) -> None:
+    for r in reports:
+        if r.status == "rejected" or r.submission is None or r.kind is None:
+            continue
+        spec = get_spec(r.kind)
+        _structure(r, spec, year)
+        _values(r, spec)
+        _rules(r, spec)
+
+
+# ----- schemas (one pass per table kind across all files) -----------------------------
+
+CHECK_TEXT = {
+    "required": ("schema.required", Severity.ERROR, "必填项未填写"),
+    "too_long": ("schema.too_long", Severity.ERROR, "内容超过长度上限"),
+    "choice": ("schema.choice", Severity.ERROR, "不是下拉列表中的选项"),
+    "negative": ("schema.negative", Severity.ERROR, "不应为负数"),
+    "integer": ("schema.integer", Severity.ERROR, "应为整数"),
+    "phone": ("schema.phone", Severity.WARNING, "电话号码格式不正确"),
+    "level_pair": ("schema.level_pair", Severity.ERROR, "二级指标不属于所选一级指标"),
+}
+
+
+def _clean(v: Any) -> Any:
+    return normalise(v) if isinstance(v, str) else v
+
+
+def _schemas(reports: list[FileReport]) -> None:
+    live = [r for r in reports if r.status != "rejected" and r.submission and r.submission.data and r.kind]
+    for kind in ("dept", "project"):
+        group = [r for r in live if r.kind == kind]
+        if not group:
+            continue
+        spec = get_spec(kind)
+        labels = {f.id: f.label for f in spec.fields}
+        cols = [f.id for f in spec.fields if not f.prefill]
+        records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]
+        for fail in validate(fields_schema(spec), records, cols):
+            _schema_finding(group[fail.key], fail, labels.get(fail.column, fail.column),
+                            group[fail.key].submission.fields[fail.column])  # type: ignore[union-attr]  # fmt: skip
+        for t in spec.tables:
+            keys: list[tuple[FileReport, int]] = []
+            recs: list[dict[str, Any]] = []
+            for r in group:
+                for i, row in enumerate(r.submission.data.tables.get(t.id, [])):  # type: ignore[union-attr]
+                    keys.append((r, i))
+                    recs.append({c.id: _clean(row.get(c.id)) for c in t.columns})
+            tcols = [c.id for c in t.columns]
+            for fail in validate(table_schema(spec, t), recs, tcols):
+                r, i = keys[fail.key]
+                sub = r.submission
+                assert sub is not None
+                label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行{t.column(fail.column).label}"
+                _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column))
+
+
+def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc) -> None:
+    rule, severity, text = CHECK_TEXT.get(fail.check, (f"schema.{fail.check}", Severity.ERROR, "不符合要求"))
+    value = None if fail.check == "required" else fail.value
+    shown = f"（“{value}”）" if value is not None and fail.check not in ("too_long",) else ""
+    if fail.check == "too_long" and isinstance(value, str):
+        shown = f"（{len(value)} 字）"
+    r.add(rule=rule, severity=severity, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}",
+          actual=value)  # fmt: skip

@@ -1,0 +1,93 @@
+"""A form's data, independent of any workbook: what `export` writes and `fill` reads.
+
+JSON shape: {"kind", "year", "fields": {id: value}, "tables": {id: [{col: value}]}}.
+Values are kept as typed (numbers, or text exactly as entered); parsing into
+amounts and targets happens in `numeric_view` and the readers, so the data
+round-trips unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfxl.errors import PerfxlError
+from perfxl.forms import get_spec
+from perfxl.forms.model import NUMERIC_TYPES, FormSpec, ValueType
+from perfxl.values import parse_amount
+
+Value = str | float | int | None
+
+
+class DataError(PerfxlError):
+    """Form data that does not fit its spec (unknown field, too many rows)."""
+
+
+@dataclass(kw_only=True)
+class FormData:
+    kind: str
+    year: int
+    fields: dict[str, Value] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Value]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "year": self.year, "fields": self.fields, "tables": self.tables}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> FormData:
+        if not isinstance(obj, dict) or obj.get("kind") not in ("dept", "project"):
+            raise DataError("JSON 数据须为对象，且 kind 为 dept 或 project")
+        year = obj.get("year")
+        if not isinstance(year, int):
+            raise DataError("JSON 数据缺少整数 year")
+        data = cls(kind=obj["kind"], year=year, fields=dict(obj.get("fields") or {}),
+                   tables={k: [dict(r) for r in v] for k, v in (obj.get("tables") or {}).items()})  # fmt: skip
+        check_shape(get_spec(data.kind), data)
+        return data
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n"
+
+
+def check_shape(spec: FormSpec, data: FormData) -> None:
+    problems: list[str] = []
+    known = {f.id for f in spec.fields}
+    problems += [f"未知字段 {k}" for k in data.fields if k not in known]
+    for tid, rows in data.tables.items():
+        try:
+            table = spec.table(tid)
+        except KeyError:
+            problems.append(f"未知表格 {tid}")
+            continue
+        if len(rows) > table.capacity:
+            problems.append(f"表格“{table.label}”有 {len(rows)} 行，超过模板容量 {table.capacity} 行")
+        cols = {c.id for c in table.columns}
+        for i, row in enumerate(rows, start=1):
+            problems += [f"表格“{table.label}”第 {i} 行：未知列 {k}" for k in row if k not in cols]
+    for k, v in [*data.fields.items(), *((k, v) for rows in data.tables.values()
+                                         for r in rows for k, v in r.items())]:  # fmt: skip
+        if (v is not None and not isinstance(v, (str, int, float))) or isinstance(v, bool):
+            problems.append(f"{k} 的值须为文字或数字")
+    if problems:
+        raise DataError("；".join(problems))
+
+
+Numbers = dict[str, float | None]
+
+
+def numeric_view(spec: FormSpec, data: FormData) -> tuple[Numbers, dict[str, list[Numbers]]]:
+    """Amounts and counts as numbers (None when blank or unreadable), for the rules."""
+    fields: Numbers = {}
+    for f in spec.fields:
+        if f.type in NUMERIC_TYPES:
+            decimals = 0 if f.type is ValueType.COUNT else 2
+            fields[f.id] = parse_amount(data.fields.get(f.id), decimals=decimals).value
+    tables: dict[str, list[Numbers]] = {}
+    for t in spec.tables:
+        cols = [c for c in t.columns if c.type in NUMERIC_TYPES]
+        if not cols:
+            continue
+        tables[t.id] = [{c.id: parse_amount(row.get(c.id)).value for c in cols}
+                        for row in data.tables.get(t.id, [])]  # fmt: skip
+    return fields, tables

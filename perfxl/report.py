@@ -1,0 +1,61 @@
+"""Render check results: a Chinese text report and the JSON findings contract."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from perfxl.check import STATUS_LABEL, CheckReport
+from perfxl.findings import Severity
+
+KIND_LABEL = {"dept": "部门整体", "project": "项目支出"}
+
+
+def text_report(report: CheckReport) -> str:
+    lines: list[str] = []
+    for r in report.files:
+        counts = {s: sum(f.severity is s for f in r.findings) for s in Severity}
+        head = f"{r.path}（{KIND_LABEL.get(r.kind or '', '未知表单')}"
+        head += f"，{r.entity}）" if r.entity else "）"
+        if r.findings:
+            parts = "，".join(f"{s.label} {counts[s]}" for s in Severity if counts[s])
+            head += f"：{STATUS_LABEL[r.status]}，{len(r.findings)} 个问题（{parts}）"
+        else:
+            head += "：通过，未发现问题"
+        lines.append(head)
+        for f in r.findings:
+            where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "（整个文件）")
+            lines.append(f"  {f.severity.label}  {where}  {f.rule}  {f.message}")
+    total = len(report.files)
+    bad = sum(r.status == "rejected" for r in report.files)
+    ok = sum(r.status == "ok" for r in report.files)
+    lines.append(
+        f"共 {total} 个文件：通过 {ok}，有问题 {total - ok - bad}，无法读取 {bad}；"
+        f"错误 {report.count(Severity.ERROR)}，警告 {report.count(Severity.WARNING)}，"
+        f"提示 {report.count(Severity.INFO)}。"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def json_report(report: CheckReport) -> str:
+    files: list[dict[str, Any]] = []
+    for r in report.files:
+        files.append({
+            "file": str(r.path), "status": r.status, "status_label": STATUS_LABEL[r.status],
+            "form": r.kind or "", "entity": r.entity, "sha256": r.sha256,
+            "findings": [f.to_dict() for f in r.findings],
+        })  # fmt: skip
+    out = {
+        "summary": {
+            "files": len(report.files),
+            "ok": sum(r.status == "ok" for r in report.files),
+            "with_findings": sum(r.status == "findings" for r in report.files),
+            "rejected": sum(r.status == "rejected" for r in report.files),
+            "errors": report.count(Severity.ERROR),
+            "warnings": report.count(Severity.WARNING),
+            "infos": report.count(Severity.INFO),
+        },
+        "files": files,
+        "findings": [f.to_dict() for f in report.findings],
+    }
+    return json.dumps(out, ensure_ascii=False, indent=1, default=str) + "\n"
