@@ -334,8 +334,15 @@ CHECK_TEXT = {
 }
 
 
-def _clean(v: Any) -> Any:
-    return normalise(v) if isinstance(v, str) else v
+def _clean(v: Any, column: str = "") -> Any:
+    """What the schema sees: trimmed, half-width text; operators in their stored form."""
+    if not isinstance(v, str):
+        return v
+    v = normalise(v)
+    if column == "op" and v != QUALITATIVE:
+        op, rest = split_operator(v)
+        return op if op and not rest else v
+    return v
 
 
 def _schemas(reports: list[FileReport]) -> None:
@@ -357,7 +364,7 @@ def _schemas(reports: list[FileReport]) -> None:
             for r in group:
                 for i, row in enumerate(r.submission.data.tables.get(t.id, [])):  # type: ignore[union-attr]
                     keys.append((r, i))
-                    recs.append({c.id: _clean(row.get(c.id)) for c in t.columns})
+                    recs.append({c.id: _clean(row.get(c.id), c.id) for c in t.columns})
             tcols = [c.id for c in t.columns]
             for fail in validate(table_schema(spec, t), recs, tcols):
                 r, i = keys[fail.key]

@@ -7,6 +7,7 @@ results as the Python rules on the seed's real numbers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lo
@@ -226,3 +227,32 @@ def test_project_funds_check_in_libreoffice(template_files: dict) -> None:
     assert r[2][f"{check.sheet}!{check.ref}"]["string"] == "✗ 差额 10.00"
     assert r[2][f"{total.sheet}!{total.ref}"]["value"] == 70
     assert r[5][f"{check.sheet}!{check.ref}"]["string"] == "✓"
+
+
+def test_annotated_copy_opens_in_libreoffice(tmp_path: Path) -> None:
+    from seedfill import seed_data
+
+    from perfxl.annotate import annotate
+    from perfxl.check import check_paths
+    from perfxl.template import CopyInfo, render_template
+
+    data = seed_data()["济南市历下区民政局"]
+    src = tmp_path / "民政局.xlsx"
+    src.write_bytes(render_template(get_spec("dept"), 2024, data=data,
+                                    info=CopyInfo(entity="济南市历下区民政局")))  # fmt: skip
+    report = check_paths([src])
+    out = annotate(report.files[0], tmp_path / "out")
+    assert out is not None
+    r = lo.probe(out, [
+        {"op": "sheets"},
+        {"op": "comments", "cells": [["年度主要任务", "E34"], ["年度绩效指标", "F6"]]},
+        {"op": "read", "cells": [["校验结果", "C2"], ["校验结果", "E2"], ["部门整体", "C13"]]},
+    ])  # fmt: skip
+    sheets, comments, cells = r["steps"]
+    visible = [s["name"] for s in sheets["sheets"] if s["visible"]]
+    assert visible[0] == "校验结果" and "部门整体" in visible
+    assert all(s["protected"] for s in sheets["sheets"])
+    assert "差额 -163.00 万元" in comments["年度主要任务!E34"]
+    assert "缺少符号" in comments["年度绩效指标!F6"]
+    assert cells["校验结果!C2"]["string"] == "年度主要任务!E34"
+    assert cells["部门整体!C13"]["value"] == 1263.27  # the user's data is untouched

@@ -163,6 +163,8 @@ def _step(doc: object, step: dict) -> object:
             doc.calculateAll()
             out[f"{s}!{r}"] = _read(cell)
         return out
+    if op == "comments":
+        return {f"{s}!{r}": _cell(doc, s, r).getAnnotation().getString() for s, r in step["cells"]}
     if op == "recalc":
         doc.calculateAll()
         return {"ok": True}
