@@ -297,8 +297,8 @@ def _coverage(r: FileReport, spec: FormSpec) -> None:
     first = sub.cell("indicators", 0, "level1") if rows else Loc(*_first_indicator_cell(sub))
     for level1 in frame.level1():
         idx = [i for i, row in enumerate(rows) if row.get("level1") == level1]
-        usable = [i for i in idx if rows[i].get("level3") and not any(
-            p.severity == "error" for p in r.targets[i].problems)]  # fmt: skip
+        usable = [i for i in idx if rows[i].get("level3")
+                  and (r.targets[i].number is not None or r.targets[i].text)]  # fmt: skip
         if not usable:
             loc = sub.cell("indicators", idx[0], "level3") if idx else first
             r.add(rule=f"{spec.kind}.indicators.level1_missing", severity=Severity.ERROR,
@@ -330,7 +330,7 @@ CHECK_TEXT = {
     "negative": ("schema.negative", Severity.ERROR, "不应为负数"),
     "integer": ("schema.integer", Severity.ERROR, "应为整数"),
     "phone": ("schema.phone", Severity.WARNING, "电话号码格式不正确"),
-    "level_pair": ("schema.level_pair", Severity.ERROR, "二级指标不属于所选一级指标"),
+    "level_pair": ("schema.level_pair", Severity.ERROR, "，请按指标框架重新选择"),
 }
 
 
@@ -371,6 +371,11 @@ def _schemas(reports: list[FileReport]) -> None:
                 sub = r.submission
                 assert sub is not None
                 label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行{t.column(fail.column).label}"
+                if fail.check == "level_pair":
+                    row = recs[fail.key]
+                    label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行二级指标“{row['level2']}”"
+                    fail = Failure(fail.key, fail.column, fail.check, None)
+                    label += f"不属于一级指标“{row['level1']}”"
                 _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column))
 
 

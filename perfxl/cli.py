@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or tool error.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import click
 from perfxl import __version__
 from perfxl.annotate import annotate
 from perfxl.check import check_paths
+from perfxl.data import DataError, FormData, json_schema
 from perfxl.errors import PerfxlError
+from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
-from perfxl.forms import KINDS
+from perfxl.forms import KINDS, get_spec
 from perfxl.report import json_report, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
@@ -64,7 +67,45 @@ def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: P
     click.echo(f"已生成 {len(paths)} 个模板。", err=True)
 
 
-FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+@main.command(name="export", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出的 JSON 文件；用 - 表示输出到屏幕。")
+def export_cmd(file: Path, output: Path) -> None:
+    """把填好的工作簿导出为 JSON 数据。"""
+    text = export_file(file).dumps()
+    if str(output) == "-":
+        click.echo(text, nl=False)
+    else:
+        atomic_write(output, text.encode("utf-8"))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), help="表单类型；须与 JSON 中的 kind 一致。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出的工作簿（.xlsx）。")
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="保护密码。")
+def fill(data: Path, kind: str | None, output: Path, password: str) -> None:
+    """用 JSON 数据填写模板，生成仍然锁定的工作簿。"""
+    try:
+        obj = json.loads(data.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{data} 不是有效的 JSON：{exc}") from exc
+    form = FormData.from_json(obj)
+    if kind is not None and kind != form.kind:
+        raise DataError(f"--kind {kind} 与数据中的 kind {form.kind} 不一致")
+    click.echo(str(fill_file(form, output, password=password)))
+
+
+@main.command(name="json-schema", context_settings=CONTEXT)
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="表单类型。")
+def json_schema_cmd(kind: str) -> None:
+    """输出某类表单 JSON 数据的 JSON Schema。"""
+    click.echo(json.dumps(json_schema(get_spec(kind)), ensure_ascii=False, indent=1))
+
+
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO, "never": None}
 
 
 @main.command(context_settings=CONTEXT)
@@ -74,7 +115,7 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path),
               help="为每个文件写一份标注副本到此文件夹：问题单元格标红并附批注，另加“校验结果”工作表。")
 @click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
-              help="存在该级别及以上的问题时，退出码为 1。")
+              help="存在该级别及以上的问题时，退出码为 1；never 表示只报告、不以退出码区分。")
 @click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
 @click.option("-q", "--quiet", is_flag=True, help="不在屏幕上列出每个问题，只输出汇总。")
 def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | None, fail_on: str,
@@ -96,8 +137,8 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
                 click.echo(f"未生成标注副本：{r.path}（文件无法读取）", err=True)
             else:
                 click.echo(f"标注副本：{out}", err=True)
-    threshold = FAIL_ON[fail_on].rank
-    if any(f.severity.rank >= threshold for f in report.findings):
+    threshold = FAIL_ON[fail_on]
+    if threshold is not None and any(f.severity.rank >= threshold.rank for f in report.findings):
         sys.exit(1)
 
 

@@ -32,7 +32,12 @@ class FormData:
     tables: dict[str, list[dict[str, Value]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "year": self.year, "fields": self.fields, "tables": self.tables}
+        """Canonical: spec order, every column of every row, whole numbers without .0."""
+        spec = get_spec(self.kind)
+        fields = {f.id: _canon(self.fields.get(f.id)) for f in spec.fields}
+        tables = {t.id: [{c.id: _canon(row.get(c.id)) for c in t.columns} for row in self.tables.get(t.id, [])]
+                  for t in spec.tables}  # fmt: skip
+        return {"kind": self.kind, "year": self.year, "fields": fields, "tables": tables}
 
     @classmethod
     def from_json(cls, obj: Any) -> FormData:
@@ -48,6 +53,12 @@ class FormData:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n"
+
+
+def _canon(v: Value) -> Value:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
 
 
 def check_shape(spec: FormSpec, data: FormData) -> None:
@@ -91,3 +102,43 @@ def numeric_view(spec: FormSpec, data: FormData) -> tuple[Numbers, dict[str, lis
         tables[t.id] = [{c.id: parse_amount(row.get(c.id)).value for c in cols}
                         for row in data.tables.get(t.id, [])]  # fmt: skip
     return fields, tables
+
+
+def _value_schema(t: ValueType, max_length: int | None) -> dict[str, Any]:
+    text: dict[str, Any] = {"type": "string"}
+    if max_length:
+        text["maxLength"] = max_length
+    if t in NUMERIC_TYPES:
+        # numbers as numbers; text is kept as typed so that odd input survives a round trip
+        return {"type": ["number", "string", "null"], "description": "数字；也接受原样录入的文字"}
+    if t is ValueType.TARGET:
+        return {"type": ["number", "string", "null"], "description": "数值；定性指标为文字"}
+    return {"type": ["string", "null"], **({"maxLength": max_length} if max_length else {})}
+
+
+def json_schema(spec: FormSpec) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a form's data, generated from the spec."""
+    fields = {f.id: {**_value_schema(f.type, f.max_length), "title": f.label} for f in spec.fields}
+    tables = {}
+    for t in spec.tables:
+        cols = {c.id: {**_value_schema(c.type, c.max_length), "title": c.label} for c in t.columns}
+        tables[t.id] = {
+            "title": t.label,
+            "type": "array",
+            "maxItems": t.capacity,
+            "items": {"type": "object", "properties": cols, "additionalProperties": False},
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"perfxl:{spec.kind}:{spec.version}",
+        "title": f"{spec.title}（数据）",
+        "type": "object",
+        "required": ["kind", "year", "fields", "tables"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"const": spec.kind},
+            "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+            "fields": {"type": "object", "properties": fields, "additionalProperties": False},
+            "tables": {"type": "object", "properties": tables, "additionalProperties": False},
+        },
+    }

@@ -34,6 +34,7 @@ class SeedForm:
     indicators: list[tuple[str, str, str, str]] = field(default_factory=list)
     money: dict[str, float | None] = field(default_factory=dict)
     tasks: list[tuple[str, ...]] = field(default_factory=list)
+    continued: list[int] = field(default_factory=list)  # task rows merged from two PDF lines
 
 
 def seed_text() -> str:
@@ -123,3 +124,11 @@ def _parse_dept_numbers(f: SeedForm) -> None:
             nums = [c for c in cells if _NUM.match(c)]
             if nums:
                 f.tasks.append(tuple(cells))
+            elif cells and f.tasks:
+                # a cell that wrapped onto a second line in the PDF: text columns continue
+                prev = list(f.tasks[-1])
+                texts = [i for i, c in enumerate(prev) if not _NUM.match(c)]
+                for i, extra in zip(texts, cells, strict=False):
+                    prev[i] += extra
+                f.tasks[-1] = tuple(prev)
+                f.continued.append(len(f.tasks) - 1)

@@ -31,6 +31,12 @@ def target_cells(target: str) -> dict[str, Value]:
     return {"op": t.op, "value": number, "unit": t.unit or None}
 
 
+def paragraphs(cell: str) -> list[str]:
+    """The PDF text keeps the form's HTML paragraphs as <p>…</p>: one item each."""
+    parts = re.split(r"</p>\s*<p>", cell)
+    return [re.sub(r"</?p>", "", p).strip() for p in parts if re.sub(r"</?p>", "", p).strip()]
+
+
 def _after(lines: list[str], label: str) -> str:
     for line in lines:
         cells = _cells(line)
@@ -53,11 +59,11 @@ def _pairs(lines: list[str], start: str, stop: tuple[str, ...]) -> list[tuple[st
             cells = cells[1:]
         if not on:
             continue
-        for c in cells:
-            c = re.sub(r"</?p>", "", c).strip()
-            if "：" in c and not c.startswith(("本部门", "职能依据", "部门职能")):
-                name, text = c.split("：", 1)
-                out.append((name.strip(), text.strip()))
+        for cell in cells:
+            for c in paragraphs(cell):
+                if "：" in c and not c.startswith(("本部门", "职能依据", "部门职能")):
+                    name, text = c.split("：", 1)
+                    out.append((name.strip(), text.strip()))
     return out
 
 
@@ -83,7 +89,7 @@ def dept_data(f: SeedForm) -> FormData:
         if cells and cells[0].startswith("直属单位一并纳入"):
             fields["units_in_scope"] = cells[-1]
         if cells[:1] == ["部门战略目标"]:
-            fields["strategy"] = re.sub(r"</?p>", "", " ".join(cells[1:])).strip()
+            fields["strategy"] = "\n".join(paragraphs(" ".join(cells[1:])))
     basis = next(i for i, ln in enumerate(lines) if "职能依据" in ln)
     fields["legal_basis"] = _cells(lines[basis + 1])[-1]
     functions = _pairs(lines, "部门职能", ("部门战略目标",))
