@@ -41,6 +41,8 @@ class FileReport:
     findings: list[Finding] = field(default_factory=list)
     submission: Submission | None = None
     targets: list[Target] = field(default_factory=list)
+    # every rule evaluated on this file, passed and skipped ones included (for 交叉校验)
+    outcomes: list[tuple[Outcome, Loc | None]] = field(default_factory=list)
 
     def add(self, **kw: Any) -> None:
         self.findings.append(Finding(form=self.kind or "", entity=self.entity, file=str(self.path), **kw))
@@ -274,14 +276,18 @@ def _rules(r: FileReport, spec: FormSpec) -> None:
                      r.targets)  # fmt: skip
     values: dict[str, float | None] = {**fields, **{k: d.value for k, d in derived.items()}}
     for rule in rules_for(spec.kind):
-        for o in evaluate(rule, values, tables):
-            if o.status not in ("fail", "incomplete"):
-                continue
+        found = evaluate(rule, values, tables)
+        if not found:  # row rules on an empty table: say it was looked at
+            r.outcomes.append((Outcome(rule=rule, row=None, left=None, right=None, status="skip"), None))
+        for o in found:
             loc = None
             for t in rule.left + rule.right:
                 loc = _term_loc(sub, spec, t, o.row, derived)
                 if loc:
                     break
+            r.outcomes.append((o, loc))
+            if o.status not in ("fail", "incomplete"):
+                continue
             r.add(rule=rule.id, severity=rule.severity, sheet=loc.sheet if loc else "",
                   cell=loc.cell if loc else "", message=rule_message(o), expected=o.right,
                   actual=o.left)  # fmt: skip

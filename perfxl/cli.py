@@ -14,12 +14,14 @@ import click
 from perfxl import __version__
 from perfxl.annotate import annotate
 from perfxl.check import check_paths
+from perfxl.consolidated import write_consolidated
 from perfxl.data import DataError, FormData, json_schema
 from perfxl.errors import PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
-from perfxl.report import json_report, text_report
+from perfxl.merge import collect, merge
+from perfxl.report import json_report, merge_json, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -140,6 +142,36 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
     threshold = FAIL_ON[fail_on]
     if threshold is not None and any(f.severity.rank >= threshold.rank for f in report.findings):
         sys.exit(1)
+
+
+@main.command(name="merge", context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="目录文件：据此判断谁未提交、谁不在目录中。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="汇总工作簿（.xlsx）。")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="另存问题清单与提交情况为 JSON。")
+@click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数。")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
+def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json_path: Path | None,
+              year: int | None, jobs: int, quiet: bool) -> None:
+    """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。"""
+    files, _ = collect(list(inputs))
+    show = not quiet and sys.stderr.isatty()
+    with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
+        result = merge(list(inputs), catalog=catalog, year=year, jobs=jobs, progress=bar.update)
+    write_consolidated(result, output)
+    if json_path is not None:
+        atomic_write(json_path, merge_json(result).encode("utf-8"))
+    if not quiet:
+        fails = sum(c.status == "fail" for c in result.checks)
+        click.echo(f"已写出 {output}：输入 {result.inputs} 个文件，已接收 {result.count('accepted')}，"
+                   f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
+                   f"无法读取 {result.count('rejected')}，跳过 {result.count('skipped')}，"
+                   f"未提交 {result.count('missing')}；交叉校验 {len(result.checks)} 项，不通过 {fails} 项；"
+                   f"问题 {len(result.findings)} 条。")
 
 
 if __name__ == "__main__":  # pragma: no cover

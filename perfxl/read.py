@@ -53,6 +53,7 @@ class WorkbookScan:
     structure_locked: bool
     sheet_protected: dict[str, bool]
     formula_cells: dict[str, set[str]]  # sheet → cells holding a formula
+    modified: str = ""  # docProps/core.xml dcterms:modified, as written by the last saver
 
 
 @dataclass(kw_only=True)
@@ -101,8 +102,15 @@ def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
         m = _PROTECTION.search(xml)
         protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
         formulas[name] = {c.group(1).decode() for c in _CELL.finditer(xml) if c.group(2) and b"<f" in c.group(2)}
+    modified = ""
+    try:
+        core = SafeET.fromstring(z.read("docProps/core.xml"))
+        node = core.find("{http://purl.org/dc/terms/}modified")
+        modified = (node.text or "").strip() if node is not None else ""
+    except KeyError:
+        pass
     return WorkbookScan(sheets=sheets, names=names, structure_locked=locked,
-                        sheet_protected=protected, formula_cells=formulas)  # fmt: skip
+                        sheet_protected=protected, formula_cells=formulas, modified=modified)  # fmt: skip
 
 
 def parse_ref(text: str) -> tuple[str, int, int, int, int] | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from perfxl.check import STATUS_LABEL, CheckReport
 from perfxl.findings import Severity
+from perfxl.merge import ROSTER_LABEL, MergeResult
 
 KIND_LABEL = {"dept": "部门整体", "project": "项目支出"}
 
@@ -58,4 +59,24 @@ def json_report(report: CheckReport) -> str:
         "files": files,
         "findings": [f.to_dict() for f in report.findings],
     }
+    return json.dumps(out, ensure_ascii=False, indent=1, default=str) + "\n"
+
+
+def merge_json(result: MergeResult) -> str:
+    """The merge as data: roster (every input accounted for), cross-checks, findings."""
+    out = {
+        "summary": {s: result.count(s) for s in ROSTER_LABEL} | {"inputs": result.inputs},
+        "roster": [{
+            "status": r.status, "status_label": ROSTER_LABEL[r.status], "form": r.kind, "entity": r.entity,
+            "competent": r.competent, "file": str(r.path) if r.path else "", "reason": r.reason,
+            "sha256": r.report.sha256 if r.report else "",
+        } for r in result.roster],
+        "cross_checks": [{
+            "rule": c.rule_id, "title": c.title, "form": c.kind, "entity": c.entity, "status": c.status,
+            "severity": c.severity.value, "left": c.left, "right": c.right, "difference": c.diff,
+            "detail": c.detail, "file": str(c.path) if c.path else "", "sheet": c.loc.sheet if c.loc else "",
+            "cell": c.loc.cell if c.loc else "",
+        } for c in result.checks],
+        "findings": [f.to_dict() for f in result.findings],
+    }  # fmt: skip
     return json.dumps(out, ensure_ascii=False, indent=1, default=str) + "\n"

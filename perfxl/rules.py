@@ -67,7 +67,7 @@ def colsum(ref: str, sign: int = 1) -> Term:
 @dataclass(frozen=True, kw_only=True)
 class Rule:
     id: str
-    kind: Literal["dept", "project"]
+    kind: Literal["dept", "project", "cross"]  # cross: evaluated by merge on joined forms
     title: str  # Chinese, shown in sheets, reports and 交叉校验
     left_label: str
     left: tuple[Term, ...]
@@ -255,7 +255,36 @@ RULES += (
     ),
 )
 
+# Across forms (merge joins the values; DESIGN.md §3, reference/domain.md 13).
+RULES += (
+    Rule(
+        id="cross.task_vs_project",
+        kind="cross",
+        title="部门年度主要任务中的项目预算＝项目表年度预算资金总额",
+        left_label="任务表中的预算资金",
+        left=(fld("task_budget"),),
+        op=Op.EQ,
+        right_label="项目表年度预算资金总额",
+        right=(fld("project_total"),),
+        severity=Severity.WARNING,  # a project form may cover one implementing unit only
+        missing=Missing.SKIP,
+    ),
+    Rule(
+        id="cross.projects_vs_project_exp",
+        kind="cross",
+        title="本部门各项目表资金合计≤部门项目支出",
+        left_label="项目表合计",
+        left=(fld("projects_total"),),
+        op=Op.LE,
+        right_label="部门项目支出",
+        right=(fld("exp_project"),),
+        severity=Severity.INFO,
+        missing=Missing.SKIP,
+    ),
+)
+
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+CROSS_RULES: dict[str, Rule] = {r.id: r for r in RULES if r.kind == "cross"}
 if len(RULES_BY_ID) != len(RULES):  # pragma: no cover - guards the registry itself
     raise RuntimeError("duplicate rule id in perfxl.rules.RULES")
 

@@ -74,6 +74,19 @@ def main() -> None:
         pdf = t / "filled.pdf"
         lo.probe(xlsx, [{"op": "set", "cells": cells}, {"op": "recalc"}], save_pdf=str(pdf))
         written += pdf_to_png(pdf, "dept_2024_民政局示例", [1, 3])
+        # the auditors' view: 交叉校验 of the merged samples, top of the first page
+        from perfxl.consolidated import write_consolidated
+        from perfxl.merge import merge
+
+        merged = write_consolidated(merge(sorted((ROOT / "samples").glob("*.xlsx")),
+                                          catalog=ROOT / "samples" / "catalog.csv", year=2024),
+                                    t / "汇总.xlsx")  # fmt: skip
+        pdf = t / "checks.pdf"
+        lo.probe(merged, [{"op": "only_sheet", "sheet": "交叉校验"}], save_pdf=str(pdf))
+        target = DOCS / "merge_交叉校验"
+        subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "-f", "1", "-l", "1", "-x", "0", "-y",
+                        "60", "-W", "1754", "-H", "560", str(pdf), str(target)], check=True)  # fmt: skip
+        written.append(target.with_suffix(".png"))
     for p in written:
         print(p.relative_to(ROOT))
     if not shutil.which("pdftoppm"):

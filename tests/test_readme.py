@@ -18,7 +18,7 @@ def test_quickstart_has_exactly_two_shell_blocks() -> None:
     blocks = quickstart_blocks()
     assert len(blocks) == 2
     main, tests = blocks
-    assert "python3 -m venv" in main and "perfxl " in main and "samples/" in main
+    assert "python3 -m venv" in main and "perfxl merge samples/" in main
     assert "python3 -m venv" in tests and "pytest" in tests
 
 

@@ -163,6 +163,14 @@ def _step(doc: object, step: dict) -> object:
             doc.calculateAll()
             out[f"{s}!{r}"] = _read(cell)
         return out
+    if op == "only_sheet":
+        keep = doc.Sheets.getByName(step["sheet"])
+        doc.getCurrentController().setActiveSheet(keep)
+        for i in range(doc.Sheets.getCount()):
+            sh = doc.Sheets.getByIndex(i)
+            if sh.getName() != step["sheet"]:
+                sh.IsVisible = False
+        return {"ok": True}
     if op == "comments":
         return {f"{s}!{r}": _cell(doc, s, r).getAnnotation().getString() for s, r in step["cells"]}
     if op == "recalc":

@@ -1,0 +1,281 @@
+"""MergeResult → the district consolidated workbook (XlsxWriter), deterministic.
+
+Sheets in order: 说明, 提交情况, 部门整体, 年度主要任务, 项目, 绩效指标, 交叉校验,
+问题清单. Every value from a submission is written as a string or a number,
+never through write(), so text such as `=100%` or `@SUM(A1)` stays text.
+Links to source files are relative to the workbook, so the folder can move.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from perfxl import __version__
+from perfxl.forms import get_spec
+from perfxl.forms.model import NUMERIC_TYPES, ValueType
+from perfxl.merge import ROSTER_LABEL, MergeResult
+from perfxl.read import Loc
+from perfxl.template import FIXED_CREATED, atomic_write
+
+FONT = "宋体"
+MONEY = "#,##0.00"
+STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
+KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    width: float
+    kind: str = "text"  # text / money / int / link / status
+
+
+class _Writer:
+    def __init__(self, wb: Any, out_dir: Path) -> None:
+        self.wb = wb
+        self.out_dir = out_dir
+        base = {"font_name": FONT, "font_size": 10, "valign": "top"}
+        self.f = {
+            "header": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                     "valign": "vcenter", "align": "center"}),
+            "text": wb.add_format({**base}),
+            "wrap": wb.add_format({**base, "text_wrap": True}),
+            "money": wb.add_format({**base, "num_format": MONEY}),
+            "int": wb.add_format({**base, "num_format": "0"}),
+            "link": wb.add_format({**base, "font_color": "#0563C1", "underline": 1}),
+            "bad": wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+            "warn": wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"}),
+            "good": wb.add_format({"font_color": "#006100"}),
+            "title": wb.add_format({**base, "bold": True, "font_size": 16}),
+        }  # fmt: skip
+
+    def link(self, path: Path | None, loc: Loc | None = None) -> tuple[str, str] | None:
+        """(url, text) of a relative link to a source file and cell."""
+        if path is None:
+            return None
+        rel = os.path.relpath(path.resolve(), self.out_dir.resolve()).replace(os.sep, "/")
+        text = rel if loc is None else f"{rel} {loc.sheet}!{loc.cell}"
+        url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
+        return url, text
+
+    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]],
+              status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
+        ws = self.wb.add_worksheet(name)
+        for c, col in enumerate(cols):
+            ws.set_column(c, c, col.width)
+        ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
+        ws.set_row(0, 30)
+        for r, row in enumerate(rows, start=1):
+            for c, (col, value) in enumerate(zip(cols, row, strict=True)):
+                self._cell(ws, r, c, col, value)
+        last = max(1, len(rows))
+        ws.autofilter(0, 0, last, len(cols) - 1)
+        ws.freeze_panes(1, 0)
+        if status_col is not None and rows:
+            rng = f"{xl_rowcol_to_cell(1, status_col)}:{xl_rowcol_to_cell(len(rows), status_col)}"
+            for word, fmt in (("不通过", "bad"), ("错误", "bad"), ("未提交", "bad"), ("无法读取", "bad"),
+                              ("警告", "warn"), ("通过", "good"), ("已接收", "good")):  # fmt: skip
+                ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": word,
+                                            "format": self.f[fmt]})  # fmt: skip
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        if note:
+            ws.write_comment(0, 0, note)
+        return ws
+
+    def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> None:
+        if value is None or value == "":
+            return
+        if col.kind == "link":
+            if isinstance(value, tuple):
+                url, text = value
+                if len(url) <= 2079:
+                    ws.write_url(r, c, url, self.f["link"], string=text)
+                else:
+                    ws.write_string(r, c, text, self.f["text"])
+            return
+        if isinstance(value, bool):
+            ws.write_string(r, c, "是" if value else "否", self.f["text"])
+        elif isinstance(value, (int, float)):
+            ws.write_number(r, c, value, self.f["money" if col.kind == "money" else "int" if col.kind == "int"
+                                             else "text"])  # fmt: skip
+        else:
+            text = str(value)[:32767]
+            ws.write_string(r, c, text, self.f["wrap" if col.width >= 30 else "text"])
+
+
+def write_consolidated(result: MergeResult, out: Path) -> Path:
+    """Write the workbook atomically (temporary file, then rename)."""
+    out_dir = out.parent
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False, "max_url_length": 2079})  # fmt: skip
+    wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
+                       "comments": f"perfxl {__version__}"})  # fmt: skip
+    w = _Writer(wb, out_dir)
+    _about(w, result)
+    _roster(w, result)
+    _dept(w, result)
+    _tasks(w, result)
+    _projects(w, result)
+    _indicators(w, result)
+    _checks(w, result)
+    _findings(w, result)
+    wb.close()
+    atomic_write(out, buf.getvalue())  # in-memory XlsxWriter zips carry fixed timestamps
+    return out
+
+
+def _about(w: _Writer, m: MergeResult) -> None:
+    ws = w.wb.add_worksheet("说明")
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 90)
+    ws.write_string(0, 0, "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else ""), w.f["title"])
+    stats = [
+        ("输入文件", f"{m.inputs} 个：已接收 {m.count('accepted')}，被替代 {m.count('superseded')}，重复 "
+                     f"{m.count('duplicate')}，无法读取 {m.count('rejected')}，跳过 {m.count('skipped')}；"
+                     f"目录中未提交 {m.count('missing')} 项"),
+        ("交叉校验", f"{len(m.checks)} 项，其中不通过 {sum(c.status == 'fail' for c in m.checks)} 项"),
+        ("问题", f"{len(m.findings)} 条：错误 {sum(f.severity.value == 'error' for f in m.findings)}，"
+                 f"警告 {sum(f.severity.value == 'warning' for f in m.findings)}，"
+                 f"提示 {sum(f.severity.value == 'info' for f in m.findings)}"),
+        ("提交情况", "目录中每一项和每个输入文件一行：已接收、被替代、重复、无法读取、跳过、未提交。"),
+        ("部门整体 / 项目", "每个已接收的部门、项目一行，金额单位万元。"),
+        ("年度主要任务", "各部门年度主要任务逐行列出。"),
+        ("绩效指标", "两类表的全部绩效指标：目标值原文，以及解析出的符号、数值、单位。"),
+        ("交叉校验", "每条规则对每个对象的校验结果（通过的也列出），含左值、右值、差额和来源单元格链接；"
+                     "“核实情况”“处理意见”两列留给审核人员填写。"),
+        ("问题清单", "全部问题，可按严重程度、文件筛选，点击单元格链接打开原文件。"),
+        ("生成工具", f"perfxl {__version__}"),
+    ]  # fmt: skip
+    for r, (k, v) in enumerate(stats, start=2):
+        ws.write_string(r, 0, k, w.f["header"])
+        ws.write_string(r, 1, v, w.f["wrap"])
+
+
+def _roster(w: _Writer, m: MergeResult) -> None:
+    cols = [Col("序号", 6, "int"), Col("类别", 10), Col("目录序号", 8), Col("名称", 34), Col("主管部门", 28),
+            Col("状态", 14), Col("说明", 40), Col("文件", 40, "link"), Col("SHA-256", 20), Col("模板版本", 10),
+            Col("年度", 8), Col("错误", 6, "int"), Col("警告", 6, "int"), Col("提示", 6, "int")]  # fmt: skip
+    rows = []
+    for i, r in enumerate(m.roster, start=1):
+        rep = r.report
+        meta = rep.submission.meta if rep and rep.submission else {}
+        counts = [sum(f.severity.value == s for f in rep.findings) if rep else None
+                  for s in ("error", "warning", "info")]  # fmt: skip
+        rows.append([i, KIND_TEXT.get(r.kind, r.kind), r.catalog.seq if r.catalog else "", r.entity, r.competent,
+                     ROSTER_LABEL[r.status], r.reason, w.link(r.path), rep.sha256 if rep else "",
+                     meta.get("spec_version", ""), meta.get("year", ""), *counts])  # fmt: skip
+    w.table("提交情况", cols, rows, status_col=5)
+
+
+def _field_cols(kind: str) -> list[tuple[str, Col]]:
+    out = []
+    for f in get_spec(kind).fields:
+        kind_of = "money" if f.type is ValueType.MONEY else "int" if f.type is ValueType.COUNT else "text"
+        width = 14 if f.type in NUMERIC_TYPES else 40 if f.type is ValueType.LONGTEXT else 22
+        out.append((f.id, Col(f.label + ("（万元）" if f.type is ValueType.MONEY else ""), width, kind_of)))
+    return out
+
+
+def _dept(w: _Writer, m: MergeResult) -> None:
+    fcols = _field_cols("dept")
+    cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("任务行数", 8, "int"), Col("指标数", 8, "int"),
+            Col("来源文件", 40, "link")]  # fmt: skip
+    rows = []
+    for i, rep in enumerate(m.accepted("dept"), start=1):
+        d = rep.submission.data  # type: ignore[union-attr]
+        assert d is not None
+        rows.append([i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("tasks", [])),
+                     len(d.tables.get("indicators", [])), w.link(rep.path)])  # fmt: skip
+    w.table("部门整体", cols, rows)
+
+
+def _tasks(w: _Writer, m: MergeResult) -> None:
+    t = get_spec("dept").table("tasks")
+    cols = [Col("部门名称", 30), Col("行号", 6, "int"),
+            *[Col(c.label, 14 if c.type in NUMERIC_TYPES else 26, "money" if c.type is ValueType.MONEY else "text")
+              for c in t.columns], Col("来源单元格", 40, "link")]  # fmt: skip
+    rows = []
+    for rep in m.accepted("dept"):
+        sub = rep.submission
+        assert sub is not None and sub.data is not None
+        for i, row in enumerate(sub.data.tables.get("tasks", [])):
+            rows.append([rep.entity, sub.rows["tasks"][i] + 1, *[row.get(c.id) for c in t.columns],
+                         w.link(rep.path, sub.cell("tasks", i, t.columns[0].id))])  # fmt: skip
+    w.table("年度主要任务", cols, rows)
+
+
+def _projects(w: _Writer, m: MergeResult) -> None:
+    fcols = _field_cols("project")
+    cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("指标数", 8, "int"), Col("来源文件", 40, "link")]
+    rows = []
+    for i, rep in enumerate(m.accepted("project"), start=1):
+        d = rep.submission.data  # type: ignore[union-attr]
+        assert d is not None
+        rows.append([i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("indicators", [])),
+                     w.link(rep.path)])  # fmt: skip
+    w.table("项目", cols, rows)
+
+
+def _indicators(w: _Writer, m: MergeResult) -> None:
+    cols = [Col("类别", 10), Col("部门或项目名称", 30), Col("主管部门", 26), Col("行号", 6, "int"), Col("一级指标", 12),
+            Col("二级指标", 16), Col("三级指标", 36), Col("目标值（原文）", 16), Col("符号", 6), Col("数值", 12),
+            Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "link")]  # fmt: skip
+    rows = []
+    for r in m.roster:
+        if r.status != "accepted" or r.report is None or r.report.submission is None:
+            continue
+        sub = r.report.submission
+        assert sub.data is not None
+        for i, row in enumerate(sub.data.tables.get("indicators", [])):
+            t = r.report.targets[i] if i < len(r.report.targets) else None
+            typed = "".join(str(x) for x in (row.get("op") or "", row.get("value") if row.get("value") is not None
+                                             else "", " " + str(row["unit"]) if row.get("unit") else ""))  # fmt: skip
+            rows.append([KIND_TEXT[r.kind], r.entity, r.competent, sub.rows["indicators"][i] + 1, row.get("level1"),
+                         row.get("level2"), row.get("level3"), typed.strip(), t.op if t else None,
+                         t.number if t else None, t.unit if t else None, t.text if t else None,
+                         w.link(r.path, sub.cell("indicators", i, "value"))])  # fmt: skip
+    w.table("绩效指标", cols, rows)
+
+
+def _checks(w: _Writer, m: MergeResult) -> None:
+    cols = [Col("规则", 26), Col("说明", 36), Col("类别", 10), Col("对象", 30), Col("主管部门", 26),
+            Col("左值", 14, "money"), Col("右值", 14, "money"), Col("差额", 14, "money"), Col("结果", 12),
+            Col("严重程度", 8), Col("详情", 50), Col("来源", 40, "link"), Col("核实情况", 24), Col("处理意见", 24)]
+    order = {"fail": 0, "incomplete": 1, "skip": 2, "pass": 3}
+    checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
+    rows = [[c.rule_id, c.title, KIND_TEXT.get(c.kind, c.kind), c.entity, c.competent, c.left, c.right, c.diff,
+             STATUS_TEXT.get(c.status, c.status), c.severity.label if c.status == "fail" else "", c.detail,
+             w.link(c.path, c.loc), "", ""] for c in checks]  # fmt: skip
+    w.table("交叉校验", cols, rows, status_col=8)
+
+
+def _findings(w: _Writer, m: MergeResult) -> None:
+    cols = [Col("序号", 6, "int"), Col("严重程度", 8), Col("对象", 30), Col("类别", 10), Col("规则", 28),
+            Col("问题说明", 60), Col("位置", 40, "link"), Col("期望", 14), Col("实际", 14)]  # fmt: skip
+    sev = {"error": 0, "warning": 1, "info": 2}
+    findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
+    rows = []
+    for i, f in enumerate(findings, start=1):
+        loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
+        path = Path(f.file) if f.file else None
+        link = w.link(path, loc)
+        rows.append([i, f.severity.label, f.entity, KIND_TEXT.get(f.form, f.form), f.rule, f.message, link,
+                     _plain(f.expected), _plain(f.actual)])  # fmt: skip
+    w.table("问题清单", cols, rows, status_col=1)
+
+
+def _plain(v: Any) -> Any:
+    return v if isinstance(v, (int, float, str)) or v is None else str(v)
+

@@ -1,0 +1,334 @@
+"""Many submissions → one district view: roster, data, cross-checks, findings.
+
+Every input file is accounted for: accepted (current), superseded by a later
+submission of the same entity, an identical duplicate, rejected (unreadable or
+not our template) or skipped (lock files, hidden files, non-workbooks).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from perfxl.catalog import CatalogEntry, read_catalog
+from perfxl.check import FileReport, check_paths
+from perfxl.data import numeric_view
+from perfxl.errors import PerfxlError
+from perfxl.findings import Finding, Severity
+from perfxl.forms import get_spec
+from perfxl.read import Loc
+from perfxl.rules import CROSS_RULES, Outcome, evaluate
+
+Progress = Callable[[int], None]
+RosterStatus = Literal["accepted", "superseded", "duplicate", "rejected", "skipped", "missing"]
+ROSTER_LABEL: dict[str, str] = {
+    "accepted": "已接收", "superseded": "已被新版本替代", "duplicate": "重复提交（内容相同）",
+    "rejected": "无法读取", "skipped": "已跳过", "missing": "未提交",
+}  # fmt: skip
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+@dataclass(kw_only=True)
+class RosterRow:
+    status: RosterStatus
+    kind: str = ""
+    entity: str = ""
+    competent: str = ""
+    catalog: CatalogEntry | None = None
+    path: Path | None = None
+    reason: str = ""
+    report: FileReport | None = None
+
+
+@dataclass(kw_only=True)
+class CrossCheck:
+    """One evaluated rule for one entity: intra-form and cross-form alike."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    kind: str
+    entity: str
+    competent: str
+    status: str  # pass / fail / skip / incomplete
+    left: float | None = None
+    right: float | None = None
+    detail: str = ""
+    path: Path | None = None
+    loc: Loc | None = None
+
+    @property
+    def diff(self) -> float | None:
+        if self.left is None or self.right is None:
+            return None
+        return round(self.left - self.right, 6)
+
+
+@dataclass
+class MergeResult:
+    roster: list[RosterRow]
+    checks: list[CrossCheck]
+    findings: list[Finding]
+    year: int | None
+    inputs: int = 0
+
+    def accepted(self, kind: str | None = None) -> list[FileReport]:
+        return [r.report for r in self.roster if r.status == "accepted" and r.report is not None
+                and (kind is None or r.kind == kind)]  # fmt: skip
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.roster)
+
+
+def collect(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to read and files skipped (with why); folders are walked recursively, sorted."""
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+
+    def consider(p: Path) -> None:
+        key = p.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        name = p.name
+        if name.startswith("~$"):
+            skipped.append((p, "Excel/WPS 打开文件时产生的临时锁文件"))
+        elif name.startswith("."):
+            skipped.append((p, "隐藏文件"))
+        elif p.suffix.lower() == ".xls":
+            skipped.append((p, "旧版 .xls 格式，请用下发的 .xlsx 模板填报"))
+        elif p.suffix.lower() not in WORKBOOK_SUFFIXES:
+            skipped.append((p, f"不是 xlsx 工作簿（{p.suffix or '无扩展名'}）"))
+        else:
+            files.append(p)
+
+    for item in inputs:
+        if item.is_dir():
+            for root, dirs, names in os.walk(item):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for n in sorted(names):
+                    consider(Path(root) / n)
+        elif item.exists():
+            consider(item)
+        else:
+            raise PerfxlError(f"输入不存在：{item}")
+    return files, skipped
+
+
+def _check_chunk(args: tuple[list[Path], int | None]) -> list[FileReport]:
+    paths, year = args
+    return check_paths(paths, year=year).files
+
+
+def check_parallel(files: list[Path], year: int | None, jobs: int, progress: Progress | None) -> list[FileReport]:
+    """check_paths over chunks; each chunk is one vectorised schema pass."""
+    if not files:
+        return []
+    size = max(1, min(200, -(-len(files) // max(1, jobs * 4))))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    out: list[FileReport] = []
+    if jobs <= 1:
+        for chunk in chunks:
+            out += _check_chunk((chunk, year))
+            if progress:
+                progress(len(chunk))
+        return out
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for chunk, result in zip(chunks, pool.map(_check_chunk, [(c, year) for c in chunks]), strict=True):
+            out += result
+            if progress:
+                progress(len(chunk))
+    return out
+
+
+def _recency(r: FileReport) -> tuple[str, float, str]:
+    sub = r.submission
+    modified = sub.scan.modified if sub and sub.scan else ""
+    try:
+        mtime = r.path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return (modified, mtime, str(r.path))
+
+
+def _competent(r: FileReport) -> str:
+    sub = r.submission
+    if sub is None or sub.data is None:
+        return ""
+    if r.kind == "dept":
+        return r.entity
+    return str(sub.data.fields.get("competent") or sub.meta.get("competent_dept") or "").strip()
+
+
+def merge(inputs: Sequence[Path], *, catalog: Path | None = None, year: int | None = None, jobs: int = 1,
+          progress: Progress | None = None) -> MergeResult:  # fmt: skip
+    files, skipped = collect(inputs)
+    entries = read_catalog(catalog) if catalog else []
+    reports = check_parallel(files, year, jobs, progress)
+    roster: list[RosterRow] = []
+    findings: list[Finding] = []
+    groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
+    for r in reports:
+        if r.status == "rejected":
+            reason = r.findings[0].message if r.findings else "无法读取"
+            roster.append(RosterRow(status="rejected", path=r.path, reason=reason, report=r))
+            findings += r.findings
+            continue
+        groups[(r.kind or "", _competent(r), r.entity)].append(r)
+    current: dict[tuple[str, str, str], FileReport] = {}
+    for key, group in sorted(groups.items()):
+        group.sort(key=_recency, reverse=True)
+        head = group[0]
+        current[key] = head
+        findings += head.findings
+        for k, older in enumerate(group[1:], start=1):
+            twin = next((g for g in group[:k] if _same(g, older)), None)
+            status: RosterStatus = "duplicate" if twin else "superseded"
+            why = f"与 {twin.path} 内容相同" if twin else f"已由较新的 {head.path} 替代"
+            roster.append(RosterRow(status=status, kind=key[0], competent=key[1], entity=key[2], path=older.path,
+                                    reason=why, report=older))  # fmt: skip
+            findings.append(Finding(rule=f"submission.{status}", severity=Severity.INFO, form=key[0], entity=key[2],
+                                    file=str(older.path), message=f"{ROSTER_LABEL[status]}：{why}"))  # fmt: skip
+    # the catalog decides who is expected; everything else is unexpected
+    matched: set[tuple[str, str, str]] = set()
+    for e in entries:
+        key = (e.kind, e.competent, e.name)
+        if key not in current:
+            alt = [k for k in current if k[0] == e.kind and k[2] == e.name and k not in matched]
+            key = alt[0] if len(alt) == 1 else key
+        if key in current:
+            matched.add(key)
+            rep = current[key]
+            roster.append(RosterRow(status="accepted", kind=e.kind, entity=e.name, competent=e.competent, catalog=e,
+                                    path=rep.path, report=rep, reason=_summary(rep)))  # fmt: skip
+        else:
+            roster.append(RosterRow(status="missing", kind=e.kind, entity=e.name, competent=e.competent, catalog=e,
+                                    reason="目录中有此项，但没有收到提交"))  # fmt: skip
+            findings.append(Finding(rule="catalog.missing", severity=Severity.ERROR, form=e.kind, entity=e.name,
+                                    message=f"未提交：目录第 {e.line} 行“{e.name}”没有收到填报文件"))  # fmt: skip
+    for key, rep in sorted(current.items()):
+        if key in matched:
+            continue
+        unexpected = bool(entries)
+        roster.append(RosterRow(status="accepted", kind=key[0], competent=key[1], entity=key[2], path=rep.path,
+                                report=rep, reason=("目录外提交；" if unexpected else "") + _summary(rep)))  # fmt: skip
+        if unexpected:
+            message = f"“{key[2]}”不在目录中，请核实是否应当提交"
+            findings.append(Finding(rule="catalog.unexpected", severity=Severity.WARNING, form=key[0], entity=key[2],
+                                    file=str(rep.path), message=message))  # fmt: skip
+    for p, why in skipped:
+        roster.append(RosterRow(status="skipped", path=p, reason=why))
+    checks = _intra_checks(roster) + _cross_checks(roster, entries)
+    for c in checks:
+        if c.rule_id.startswith("cross.") and c.status == "fail":
+            findings.append(Finding(rule=c.rule_id, severity=c.severity, form=c.kind, entity=c.entity,
+                                    file=str(c.path or ""), sheet=c.loc.sheet if c.loc else "",
+                                    cell=c.loc.cell if c.loc else "", message=c.detail, expected=c.right,
+                                    actual=c.left))  # fmt: skip
+    return MergeResult(roster=roster, checks=checks, findings=findings, year=year,
+                       inputs=len(files) + len(skipped))  # fmt: skip
+
+
+def _same(a: FileReport, b: FileReport) -> bool:
+    if a.sha256 == b.sha256:
+        return True
+    return bool(a.submission and b.submission and a.submission.data == b.submission.data)
+
+
+def _summary(r: FileReport) -> str:
+    n = {s: sum(f.severity is s for f in r.findings) for s in Severity}
+    if not r.findings:
+        return "未发现问题"
+    return "，".join(f"{s.label} {n[s]}" for s in Severity if n[s])
+
+
+def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
+    from perfxl.check import rule_message
+
+    out: list[CrossCheck] = []
+    for row in roster:
+        if row.status != "accepted" or row.report is None:
+            continue
+        for o, loc in row.report.outcomes:
+            detail = rule_message(o) if o.status in ("fail", "incomplete") else ""
+            if o.row is not None:
+                detail = f"第 {o.row + 1} 行" + (f"：{detail}" if detail else "")
+            out.append(CrossCheck(rule_id=o.rule.id, title=o.rule.title, severity=o.rule.severity, kind=row.kind,
+                                  entity=row.entity, competent=row.competent, status=o.status, left=o.left,
+                                  right=o.right, detail=detail, path=row.path, loc=loc))  # fmt: skip
+    return out
+
+
+def _project_names(text: object) -> list[str]:
+    if not isinstance(text, str):
+        return []
+    return [p.strip() for p in text.replace("，", "、").replace(",", "、").replace("；", "、").split("、") if p.strip()]
+
+
+def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[CrossCheck]:
+    """Rules across forms: task rows ↔ project forms, and catalog completeness."""
+    from perfxl.check import rule_message
+
+    out: list[CrossCheck] = []
+    accepted = [r for r in roster if r.status == "accepted" and r.report and r.report.submission]
+    depts = {r.entity: r for r in accepted if r.kind == "dept"}
+    projects = [r for r in accepted if r.kind == "project"]
+    by_competent: dict[str, list[RosterRow]] = defaultdict(list)
+    for p in projects:
+        by_competent[p.competent].append(p)
+    tie = CROSS_RULES["cross.task_vs_project"]
+    share = CROSS_RULES["cross.projects_vs_project_exp"]
+    for p in projects:
+        sub = p.report.submission  # type: ignore[union-attr]
+        assert sub is not None and sub.data is not None
+        fields, _ = numeric_view(get_spec("project"), sub.data)
+        dept = depts.get(p.competent)
+        if dept is None:
+            continue
+        dsub = dept.report.submission  # type: ignore[union-attr]
+        assert dsub is not None and dsub.data is not None
+        _, dtables = numeric_view(get_spec("dept"), dsub.data)
+        matched = False
+        for i, row in enumerate(dsub.data.tables.get("tasks", [])):
+            if p.entity in _project_names(row.get("projects")):
+                matched = True
+                (o,) = evaluate(tie, {"task_budget": dtables["tasks"][i]["budget"], "project_total": fields["total"]})
+                out.append(_cross(o, p, dsub.cell("tasks", i, "budget"), rule_message(o) if o.status == "fail"
+                                  else "", dept.path))  # fmt: skip
+        if not matched:
+            out.append(CrossCheck(rule_id=tie.id, title=tie.title, severity=Severity.INFO, kind="project",
+                                  entity=p.entity, competent=p.competent, status="skip", path=p.path,
+                                  detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目"))  # fmt: skip
+    for name, dept in sorted(depts.items()):
+        dsub = dept.report.submission  # type: ignore[union-attr]
+        assert dsub is not None and dsub.data is not None
+        dfields, _ = numeric_view(get_spec("dept"), dsub.data)
+        totals = []
+        for p in by_competent.get(name, []):
+            psub = p.report.submission  # type: ignore[union-attr]
+            assert psub is not None and psub.data is not None
+            totals.append(numeric_view(get_spec("project"), psub.data)[0]["total"] or 0.0)
+        values = {"projects_total": sum(totals) if totals else None, "exp_project": dfields["exp_project"]}
+        (o,) = evaluate(share, values)
+        detail = f"{len(totals)} 张项目表合计，与部门项目支出对照（项目表可只覆盖部分项目）" if totals else ""
+        out.append(_cross(o, dept, dsub.fields.get("exp_project"), detail, dept.path))
+    for e in entries:
+        got = any(r.catalog is e and r.status == "accepted" for r in roster)
+        out.append(CrossCheck(rule_id="catalog.submitted", title="目录中的每一项都已提交", severity=Severity.ERROR,
+                              kind=e.kind, entity=e.name, competent=e.competent, status="pass" if got else "fail",
+                              detail="" if got else "未收到填报文件"))  # fmt: skip
+    return out
+
+
+def _cross(o: Outcome, row: RosterRow, loc: Loc | None, detail: str, path: Path | None) -> CrossCheck:
+    return CrossCheck(rule_id=o.rule.id, title=o.rule.title, severity=o.rule.severity, kind=row.kind,
+                      entity=row.entity, competent=row.competent, status=o.status, left=o.left, right=o.right,
+                      detail=detail, path=path, loc=loc)  # fmt: skip
+
+

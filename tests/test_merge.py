@@ -1,0 +1,186 @@
+"""`merge`: the district workbook from the 13 samples, and every input accounted for."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import lo
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from perfxl.cli import main
+from perfxl.consolidated import write_consolidated
+from perfxl.data import FormData
+from perfxl.exchange import fill_file
+from perfxl.merge import MergeResult, merge
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CATALOG = SAMPLES / "catalog.csv"
+SHEETS = ["说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单"]
+
+# Every discrepancy arithmetic can establish in the published forms.
+FAILED = {
+    ("dept.budget.use_vs_source", "济南市历下区教育和体育局"),
+    ("dept.staff.prev", "济南市历下区教育和体育局"),
+    ("dept.staff.curr", "济南市历下区教育和体育局"),
+    ("dept.tasks.total_vs_project", "济南市历下区教育和体育局"),
+    ("dept.tasks.total_vs_project", "济南市历下区民政局"),
+    ("dept.tasks.total_vs_project", "济南市历下区人民政府建筑新村街道办事处"),
+    ("dept.budget.nature_vs_project", "济南市历下区人民政府建筑新村街道办事处"),
+    ("dept.budget.special_vs_project", "济南市历下区人民政府建筑新村街道办事处"),
+    ("project.cost.components_vs_total", "省部级劳模春节慰问金、荣誉津贴"),
+    ("cross.task_vs_project", "学生资助类"),  # 教体局任务表 3,066.61 vs 项目表 30.57 (one school)
+}
+
+
+def samples() -> list[Path]:
+    return sorted(SAMPLES.glob("*.xlsx"))
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> tuple[MergeResult, Path]:
+    result = merge(samples(), catalog=CATALOG, year=2024)
+    out = tmp_path_factory.mktemp("merged") / "汇总.xlsx"
+    return result, write_consolidated(result, out)
+
+
+def test_roster_and_sheet_rows(merged: tuple[MergeResult, Path]) -> None:
+    result, path = merged
+    assert [r.status for r in result.roster] == ["accepted"] * 13
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == SHEETS
+    rows = {n: wb[n].max_row - 1 for n in SHEETS[1:]}
+    assert rows == {"提交情况": 13, "部门整体": 3, "年度主要任务": 18, "项目": 10, "绩效指标": 432,
+                    "交叉校验": len(result.checks), "问题清单": 33}  # fmt: skip
+    for name in SHEETS[1:]:
+        ws = wb[name]
+        assert ws.freeze_panes == "A2" and ws.auto_filter.ref, name
+
+
+def test_exactly_the_failed_checks(merged: tuple[MergeResult, Path]) -> None:
+    result, path = merged
+    assert {(c.rule_id, c.entity) for c in result.checks if c.status == "fail"} == FAILED
+    ws = openpyxl.load_workbook(path)["交叉校验"]
+    header = [c.value for c in ws[1]]
+    assert header[-2:] == ["核实情况", "处理意见"]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    assert {r["结果"] for r in rows} >= {"通过", "不通过"}  # passed checks are listed too
+    tie = next(r for r in rows if r["规则"] == "cross.task_vs_project" and r["对象"] == "学生资助类")
+    assert (tie["左值"], tie["右值"], tie["差额"], tie["结果"]) == (3066.61, 30.57, 3036.04, "不通过")
+    mz = next(r for r in rows if r["规则"] == "dept.tasks.total_vs_project" and r["对象"] == "济南市历下区民政局")
+    assert (mz["左值"], mz["右值"], mz["差额"]) == (20507, 20670, -163)
+    link = ws.cell(1 + rows.index(mz) + 1, header.index("来源") + 1).hyperlink
+    assert link.target.endswith("部门整体_02_济南市历下区民政局.xlsx")
+    assert link.location == "'年度主要任务'!E34"  # opens the department's file at the 合计 cell
+
+
+def test_links_are_relative(merged: tuple[MergeResult, Path]) -> None:
+    _, path = merged
+    with zipfile.ZipFile(path) as z:
+        rels = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/_rels/"))
+    targets = re.findall(r'Target="([^"]+)"', rels)
+    assert targets and all(not t.startswith(("/", "file:")) and ":" not in t.split("#")[0] for t in targets)
+
+
+def test_indicators_keep_text_and_parse(merged: tuple[MergeResult, Path]) -> None:
+    _, path = merged
+    ws = openpyxl.load_workbook(path)["绩效指标"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    books = next(r for r in rows if r["三级指标"] == "图书馆新增馆藏文献数")
+    assert (books["目标值（原文）"], books["符号"], books["数值"], books["单位"]) == ("≥1 万册", "≥", 1, "万册")
+    seats = next(r for r in rows if r["三级指标"] == "新增学位数量")
+    assert seats["目标值（原文）"] == "≤000 个"
+    assert {r["类别"] for r in rows} == {"部门整体", "项目支出"}
+
+
+def test_deterministic_and_atomic(merged: tuple[MergeResult, Path], tmp_path: Path) -> None:
+    _, first = merged
+    before = {p: p.read_bytes() for p in samples()}
+    out = tmp_path / first.name
+    write_consolidated(merge(samples(), catalog=CATALOG, year=2024), out)
+    # links are relative to the output folder, so compare with a copy made beside the first
+    again = first.parent / "again.xlsx"
+    write_consolidated(merge(samples(), catalog=CATALOG, year=2024), again)
+    assert again.read_bytes() == first.read_bytes()
+    assert [p.name for p in first.parent.iterdir() if p.name.startswith(".")] == []  # no temp left
+    assert {p: p.read_bytes() for p in samples()} == before  # inputs untouched
+
+
+def test_every_input_accounted_for(tmp_path: Path) -> None:
+    inbox = tmp_path / "收件箱"
+    (inbox / "子文件夹").mkdir(parents=True)
+    for p in samples()[:3]:
+        shutil.copy(p, inbox / p.name)
+    shutil.copy(samples()[3], inbox / "子文件夹" / samples()[3].name)
+    (inbox / "~$部门整体_01.xlsx").write_bytes(b"lock")
+    (inbox / ".隐藏.xlsx").write_bytes(b"x")
+    (inbox / "说明.docx").write_bytes(b"x")
+    (inbox / "旧表.xls").write_bytes(b"x")
+    (inbox / "坏文件.xlsx").write_text("not a zip", encoding="utf-8")
+    # the same project twice: identical copy, and a later corrected version
+    twin = samples()[3]
+    shutil.copy(twin, inbox / "再次提交.xlsx")
+    data = json.loads((SAMPLES / "data" / f"{twin.stem}.json").read_text(encoding="utf-8"))
+    data["fields"]["goal"] = "修改后的目标"
+    newer = fill_file(FormData.from_json(data), inbox / "更正版.xlsx")
+    import os
+
+    os.utime(newer, (2_000_000_000, 2_000_000_000))
+    result = merge([inbox], catalog=CATALOG)
+    status = sorted((r.status, r.path.name if r.path else r.entity) for r in result.roster)
+    counts = {s: result.count(s) for s in ("accepted", "superseded", "duplicate", "rejected", "skipped", "missing")}
+    assert counts == {"accepted": 4, "superseded": 1, "duplicate": 1, "rejected": 1, "skipped": 4, "missing": 9}
+    files = [p for p in inbox.rglob("*") if p.is_file()]
+    assert sum(counts[s] for s in ("accepted", "superseded", "duplicate", "rejected", "skipped")) == len(files)
+    assert ("accepted", "更正版.xlsx") in status
+    assert ("skipped", "~$部门整体_01.xlsx") in status
+    assert {f.rule for f in result.findings} >= {"catalog.missing", "file.unreadable", "submission.superseded",
+                                                 "submission.duplicate"}  # fmt: skip
+
+
+def test_formula_like_text_stays_text(tmp_path: Path) -> None:
+    data = json.loads((SAMPLES / "data" / "项目支出_08_两馆免费开放.json").read_text(encoding="utf-8"))
+    evil = ["=HYPERLINK(\"http://x\",\"点我\")", "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+1", "-2+3", "=100%"]
+    data["fields"]["goal"] = evil[0]
+    data["fields"]["implementer"] = evil[1]
+    for row, text in zip(data["tables"]["indicators"], evil, strict=False):
+        row["level3"] = text
+    src = fill_file(FormData.from_json(data), tmp_path / "恶意.xlsx")
+    out = write_consolidated(merge([src]), tmp_path / "汇总.xlsx")
+    with zipfile.ZipFile(out) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert not any("<f>" in s for s in sheets)  # no formulas anywhere in the consolidated workbook
+    for text in evil:
+        esc = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+        assert esc in strings or text in strings, text
+
+
+def test_cli_merge(tmp_path: Path) -> None:
+    out = tmp_path / "汇总.xlsx"
+    js = tmp_path / "汇总.json"
+    r = CliRunner().invoke(main, ["merge", *map(str, samples()), "--catalog", str(CATALOG), "-o", str(out),
+                                  "--json", str(js), "--jobs", "2"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "已接收 13" in r.stdout and "不通过 10 项" in r.stdout
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert doc["summary"]["accepted"] == 13 and len(doc["findings"]) == 33
+    r = CliRunner().invoke(main, ["merge", str(tmp_path / "没有.xlsx"), "-o", str(out)])
+    assert r.exit_code == 2 and "输入不存在" in r.stderr
+
+
+@pytest.mark.libreoffice
+def test_consolidated_opens_in_libreoffice(merged: tuple[MergeResult, Path]) -> None:
+    _, path = merged
+    r = lo.probe(path, [{"op": "sheets"}, {"op": "read", "cells": [["交叉校验", "I2"], ["提交情况", "F2"]]}])
+    sheets, cells = r["steps"]
+    assert [s["name"] for s in sheets["sheets"]] == SHEETS
+    assert cells["交叉校验!I2"]["string"] == "不通过"
+    assert cells["提交情况!F2"]["string"] == "已接收"
