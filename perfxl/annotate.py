@@ -31,6 +31,7 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
     if report.status == "rejected":
         return None
     from openpyxl import load_workbook
+    from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
@@ -42,6 +43,9 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
             by_cell[(f.sheet, f.cell)].append(f)
     for (sheet, ref), found in by_cell.items():
         cell = wb[sheet][ref]
+        if isinstance(cell, MergedCell):  # inside a merged range: mark its top-left cell
+            rng = next(r for r in wb[sheet].merged_cells.ranges if ref in r)
+            cell = wb[sheet].cell(rng.min_row, rng.min_col)
         worst = max(found, key=lambda f: f.severity.rank).severity
         cell.fill = PatternFill("solid", fgColor=FILLS[worst])
         text = "\n".join(f"【{f.severity.label}】{f.message}" for f in found)

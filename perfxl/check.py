@@ -18,7 +18,7 @@ from perfxl.data import numeric_view
 from perfxl.derive import DERIVED_LOCATION, Derived, derive
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
-from perfxl.forms.model import NUMERIC_TYPES, FormSpec, ValueType
+from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
 from perfxl.layout import build_layout
 from perfxl.read import Loc, Submission, parse_ref, read_submission
 from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
@@ -85,6 +85,9 @@ def _read(path: Path) -> FileReport:
         report.add(rule="file.unreadable", severity=Severity.ERROR,
                    message=f"文件无法读取：{exc.strerror or exc}")  # fmt: skip
         return report
+    except Exception as exc:
+        _internal_error(report, exc)
+        return report
     report.submission, report.sha256, report.kind = sub, sub.sha256, sub.kind
     if sub.problem:
         report.status = "rejected"
@@ -119,6 +122,9 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     names = [s[0] for s in sub.scan.sheets]
     wanted = [s.name for s in spec.sheets] + [INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET]
     missing = [n for n in wanted if n not in names]
+    if all(s.name in missing for s in spec.sheets):
+        raise _Reject("template.kind_mismatch", f"元数据说这是“{spec.title}”，但工作簿中没有它的任何工作表"
+                                                "（元数据被改动或文件拼接），无法读取")  # fmt: skip
     for n in missing:
         r.add(rule="template.sheet_missing", severity=Severity.ERROR, sheet=n,
               message=f"工作表“{n}”被删除或改名", expected=n)  # fmt: skip
@@ -300,6 +306,8 @@ def _coverage(r: FileReport, spec: FormSpec) -> None:
     assert sub is not None and sub.data is not None
     rows = sub.data.tables.get("indicators", [])
     frame = FRAMES[spec.frame]
+    if sub.columns[("indicators", "level1")][0] not in sub.values:
+        return  # the sheet is gone: reported once as template.sheet_missing
     first = sub.cell("indicators", 0, "level1") if rows else Loc(*_first_indicator_cell(sub))
     for level1 in frame.level1():
         idx = [i for i, row in enumerate(rows) if row.get("level1") == level1]
@@ -321,10 +329,78 @@ def _structure_values_and_rules(reports: list[FileReport], year: int | None) -> 
     for r in reports:
         if r.status == "rejected" or r.submission is None or r.kind is None:
             continue
-        spec = get_spec(r.kind)
-        _structure(r, spec, year)
-        _values(r, spec)
-        _rules(r, spec)
+        try:
+            spec = get_spec(r.kind)
+            _structure(r, spec, year)
+            _input_hygiene(r, spec)
+            _values(r, spec)
+            _rules(r, spec)
+        except _Reject as rej:
+            r.findings.clear()
+            r.status = "rejected"
+            r.add(rule=rej.rule, severity=Severity.ERROR, message=rej.message)
+        except Exception as exc:  # a file we cannot make sense of must not stop the others
+            _internal_error(r, exc)
+
+
+class _Reject(Exception):
+    """One clear error instead of a cascade of findings."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule, self.message = rule, message
+
+
+def _internal_error(r: FileReport, exc: Exception) -> None:
+    r.status = "rejected"
+    r.add(rule="file.internal_error", severity=Severity.ERROR,
+          message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
+
+
+def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
+    """What hostile or hand-edited copies do to the input area."""
+    sub = r.submission
+    assert sub is not None and sub.scan is not None
+    if sub.has_macros:
+        r.add(rule="file.macros", severity=Severity.WARNING,
+              message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
+    for text in sub.truncated:
+        r.add(rule="file.limit", severity=Severity.WARNING, message=text)
+    layout = build_layout(spec, _int(sub.meta.get("year")) or 2024)
+    inputs: dict[str, set[tuple[int, int]]] = {}
+    for loc in sub.fields.values():
+        inputs.setdefault(loc.sheet, set()).add(xl_cell_to_rowcol(loc.cell))
+    for (tid, _cid), (sheet, first, col) in sub.columns.items():
+        for i in range(spec.table(tid).capacity):
+            inputs.setdefault(sheet, set()).add((first + i, col))
+    designed = {(c.sheet, c.row, c.col, c.row, c.col + c.span - 1) for c in layout.cells() if c.span > 1}
+    for sheet, ranges in sub.merged.items():
+        for r0, c0, r1, c1 in ranges:
+            if (sheet, r0, c0, r1, c1) in designed:
+                continue
+            hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
+            if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
+                r.add(rule="template.merged_inputs", severity=Severity.WARNING, sheet=sheet,
+                      cell=xl_rowcol_to_cell(*hit[0]),
+                      message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
+                              "只读取左上角单元格")  # fmt: skip
+    for sheet, cells in inputs.items():
+        formulas = sub.scan.formula_cells.get(sheet, set())
+        for rc in sorted(cells):
+            ref = xl_rowcol_to_cell(*rc)
+            if ref in formulas:
+                r.add(rule="value.formula_in_input", severity=Severity.WARNING, sheet=sheet, cell=ref,
+                      message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字")  # fmt: skip
+    for sl in layout.sheets:
+        last = max(c.row for c in sl.cells)
+        extra = sorted({rc for rc in sub.values.get(sl.spec.name, {}) if rc[0] > last})
+        if extra:
+            tables = [b.table for b in sl.spec.blocks if isinstance(b, TableBlock)]
+            what = f"“{spec.table(tables[-1]).label}”表格之后" if tables else "表格之外"
+            r.add(rule="template.rows_beyond_capacity", severity=Severity.ERROR, sheet=sl.spec.name,
+                  cell=xl_rowcol_to_cell(*extra[0]),
+                  message=f"{what}还有 {len({rc[0] for rc in extra})} 行内容，超出模板范围的行不会被读取，"
+                          "请精简或联系财政部门")  # fmt: skip
 
 
 # ----- schemas (one pass per table kind across all files) -----------------------------
@@ -357,7 +433,18 @@ def _schemas(reports: list[FileReport]) -> None:
         group = [r for r in live if r.kind == kind]
         if not group:
             continue
-        spec = get_spec(kind)
+        try:
+            _schema_group(group, get_spec(kind))
+        except Exception:
+            for r in group:  # find the file the vectorised pass choked on
+                try:
+                    _schema_group([r], get_spec(kind))
+                except Exception as exc:
+                    _internal_error(r, exc)
+
+
+def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
+    if True:
         labels = {f.id: f.label for f in spec.fields}
         cols = [f.id for f in spec.fields if not f.prefill]
         records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from perfxl.annotate import annotate
 from perfxl.check import check_paths
 from perfxl.consolidated import write_consolidated
 from perfxl.data import DataError, FormData, json_schema
-from perfxl.errors import PerfxlError
+from perfxl.errors import OutputError, PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
@@ -134,7 +134,13 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
             atomic_write(json_path, payload.encode("utf-8"))
     if annotate_dir is not None:
         for r in report.files:
-            out = annotate(r, annotate_dir)
+            try:
+                out = annotate(r, annotate_dir)
+            except OutputError:
+                raise
+            except Exception as exc:  # the report stands; only this copy is missing
+                click.echo(f"未生成标注副本：{r.path}（{type(exc).__name__}）", err=True)
+                continue
             if out is None:
                 click.echo(f"未生成标注副本：{r.path}（文件无法读取）", err=True)
             else:

@@ -24,6 +24,7 @@ from perfxl.data import FormData, Value
 from perfxl.forms import KINDS, get_spec
 from perfxl.forms.model import FormSpec
 from perfxl.layout import Layout, build_layout
+from perfxl.limits import MB, Limits
 from perfxl.template import LISTS_SHEET, META_SHEET
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -70,6 +71,9 @@ class Submission:
     values: dict[str, dict[tuple[int, int], Value]] = field(default_factory=dict)
     problem: str = ""  # why the file could not be read as a form
     used_fallback: list[str] = field(default_factory=list)  # names located by layout
+    has_macros: bool = False
+    truncated: list[str] = field(default_factory=list)  # what limits cut short, for findings
+    merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # sheet → r0,c0,r1,c1
 
     def cell(self, table: str, row: int, column: str) -> Loc:
         """Where a table value sits: data row index → sheet cell."""
@@ -137,35 +141,96 @@ def _cell_value(v: Any) -> Value:
     return str(v)
 
 
-def _sheet_values(book: CalamineWorkbook, name: str) -> dict[tuple[int, int], Value]:
+def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = None,
+                  limits: Limits | None = None) -> dict[tuple[int, int], Value]:  # fmt: skip
+    limits = limits or Limits()
     sheet = book.get_sheet_by_name(name)
     r0, c0 = sheet.start or (0, 0)
     out: dict[tuple[int, int], Value] = {}
-    for r, row in enumerate(sheet.to_python(skip_empty_area=False)):
+    if sub is not None:
+        sub.merged[name] = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+    for r, row in enumerate(sheet.iter_rows()):
+        if r0 + r >= limits.max_rows:
+            if sub is not None:
+                sub.truncated.append(f"工作表“{name}”超过 {limits.max_rows} 行，其余行未读取")
+            break
         for c, v in enumerate(row):
             value = _cell_value(v)
-            if value is not None:
-                out[(r0 + r, c0 + c)] = value
+            if value is None:
+                continue
+            if isinstance(value, str) and len(value) > limits.max_cell_chars:
+                if sub is not None:
+                    ref = xl_rowcol_to_cell(r0 + r, c0 + c)
+                    sub.truncated.append(f"{name}!{ref} 有 {len(value)} 个字符，超过 {limits.max_cell_chars}，已截断")
+                value = value[: limits.max_cell_chars]
+            out[(r0 + r, c0 + c)] = value
     return out
 
 
-def read_submission(path: Path, data: bytes | None = None) -> Submission:
-    """Read one file. Unreadable or foreign files come back with `problem` set."""
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
+    """Reasons to refuse a file before any parser touches it ("" when fine)."""
+    if z is None:
+        if not raw:
+            return "空文件（0 字节）"
+        if raw.startswith(OLE_MAGIC):
+            return "这是加密（设了打开密码）的工作簿或旧版 .xls 文件：请取消密码并另存为 .xlsx 后重新提交"
+        return "不是 xlsx 文件（内容不是 Excel 工作簿）"
+    infos = z.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_inflated_bytes:
+        return f"解压后超过 {limits.max_inflated_bytes // MB} MB，已拒绝（可能是压缩炸弹）"
+    for i in infos:
+        if i.file_size > MB and i.compress_size and i.file_size / i.compress_size > limits.max_ratio:
+            return f"压缩比异常（{i.filename}），已拒绝（可能是压缩炸弹）"
+        if i.file_size > limits.max_part_bytes:
+            return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
+                    "已拒绝（正常填报表不足 1 MB）")
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        return "不是 Excel 工作簿（缺少 xl/workbook.xml）"
+    for i in infos:
+        if i.filename.endswith((".xml", ".rels", ".vml")):
+            with z.open(i) as fh:
+                head = fh.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                return f"文件中的 XML（{i.filename}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
+    return ""
+
+
+def read_submission(path: Path, data: bytes | None = None, limits: Limits | None = None) -> Submission:
+    """Read one file. Unreadable, oversized, hostile or foreign files come back with `problem` set."""
+    limits = limits or Limits.from_env()
+    if data is None and path.stat().st_size > limits.max_file_bytes:
+        sub = Submission(path=path, sha256="")
+        sub.problem = f"文件大小超过 {limits.max_file_bytes // MB} MB，已拒绝（正常填报文件不足 1 MB）"
+        return sub
     raw = data if data is not None else path.read_bytes()
     sub = Submission(path=path, sha256=hashlib.sha256(raw).hexdigest())
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        z = zipfile.ZipFile(io.BytesIO(raw)) if raw.startswith(b"PK") else None
+        sub.problem = _precheck(raw, z, limits)
+    except Exception:  # BadZipFile, zlib.error, EOFError...: all "the package is broken"
+        sub.problem = "文件不完整或已损坏（压缩包无法打开），请重新保存后提交"
+        return sub
+    if sub.problem or z is None:
+        return sub
+    try:
+        with z:
             sub.scan = scan_zip(z)
+            sub.has_macros = any(n.lower().endswith("vbaproject.bin") for n in z.namelist())
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
     except Exception as exc:  # zipfile, XML and calamine errors all mean "cannot open"
-        sub.problem = f"无法作为 xlsx 工作簿打开（{type(exc).__name__}）"
+        sub.problem = f"文件已损坏，无法作为 xlsx 工作簿打开（{type(exc).__name__}）"
         return sub
     names = [s[0] for s in sub.scan.sheets]
     if META_SHEET not in names:
         sub.problem = "不是 perfxl 下发的模板（缺少隐藏的元数据表），请使用财政部门下发的模板填报"
         return sub
     try:
-        meta_values = _sheet_values(book, META_SHEET)
+        meta_values = _sheet_values(book, META_SHEET, None, limits)
     except Exception as exc:
         sub.problem = f"元数据表无法读取（{type(exc).__name__}）"
         return sub
@@ -182,9 +247,10 @@ def read_submission(path: Path, data: bytes | None = None) -> Submission:
         if sheet_name in (META_SHEET, LISTS_SHEET):
             continue
         try:
-            sub.values[sheet_name] = _sheet_values(book, sheet_name)
-        except Exception:
+            sub.values[sheet_name] = _sheet_values(book, sheet_name, sub, limits)
+        except Exception as exc:
             sub.values[sheet_name] = {}
+            sub.truncated.append(f"工作表“{sheet_name}”无法读取（{type(exc).__name__}）")
     _locate(sub, spec, layout)
     sub.data = _extract(sub, spec)
     return sub

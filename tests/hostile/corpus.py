@@ -1,0 +1,204 @@
+"""The hostile and broken inputs, generated (no opaque binaries in the repository).
+
+`build(out)` writes every case into `out` and returns what `check` must say
+about each: its status and the rules it must report. Cases start from a clean
+sample (两馆免费开放), so any finding is the one the case introduces.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfxl.data import FormData
+from perfxl.exchange import fill_file
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "samples" / "data" / "项目支出_08_两馆免费开放.json"
+SECRET = "PERFXL-SECRET-7f3a"  # what an external entity would leak if it were resolved
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: str  # ok / findings / rejected; "skipped" for merge-only cases
+    rules: frozenset[str]
+    message: str = ""  # a word the message must contain
+
+
+def base_data() -> FormData:
+    return FormData.from_json(json.loads(BASE.read_text(encoding="utf-8")))
+
+
+def base_bytes(tmp: Path, change: Callable[[FormData], None] | None = None, year: int | None = None) -> bytes:
+    data = base_data()
+    if year:
+        data.year = year
+    if change:
+        change(data)
+    return fill_file(data, tmp / "base.xlsx").read_bytes()
+
+
+def rezip(raw: bytes, edit: Callable[[str, bytes], bytes | None], extra: dict[str, bytes] | None = None,
+          stored: bool = False) -> bytes:  # fmt: skip
+    """Rewrite a package: edit(name, body) returns new bytes, or None to drop the member."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = edit(info.filename, src.read(info.filename))
+            if body is not None:
+                dst.writestr(info.filename, body)
+        for name, body in (extra or {}).items():
+            dst.writestr(name, body, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def with_openpyxl(raw: bytes, change: Callable[..., None]) -> bytes:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(raw))
+    change(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _sheet_part(raw: bytes, sheet_index: int) -> str:
+    return f"xl/worksheets/sheet{sheet_index}.xml"
+
+
+def build(out: Path) -> dict[str, Expect]:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".work"
+    tmp.mkdir(exist_ok=True)
+    clean = base_bytes(tmp)
+    cases: dict[str, tuple[bytes, Expect]] = {}
+
+    def add(name: str, body: bytes, status: str, *rules: str, message: str = "") -> None:
+        cases[name] = (body, Expect(status, frozenset(rules), message))
+
+    add("空文件.xlsx", b"", "rejected", "file.unreadable", message="空文件")
+    add("文本改名.xlsx", "这只是一段文字，不是工作簿。\n".encode(), "rejected", "file.unreadable", message="不是 xlsx")
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"\x00" * 1024
+    add("旧版格式.xls", ole, "rejected", "file.unreadable", message=".xls")
+    add("加密的工作簿.xlsx", ole + b"EncryptedPackage", "rejected", "file.unreadable", message="密码")
+    vba = rezip(clean, lambda n, b: b, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 fake vba project"})
+    add("带宏的工作簿.xlsm", vba, "findings", "file.macros", message="宏")
+    add("截断的文件.xlsx", clean[: len(clean) // 2], "rejected", "file.unreadable", message="不完整")
+    bomb = rezip(clean, lambda n, b: b, {"xl/media/bomb.bin": bytes(30 * 1024 * 1024)})
+    add("压缩炸弹.xlsx", bomb, "rejected", "file.unreadable", message="压缩")
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+              b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>')  # fmt: skip
+
+    def billion(n: str, b: bytes) -> bytes:
+        return b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', laughs, 1) \
+            if n == "xl/workbook.xml" else b  # fmt: skip
+
+    add("实体炸弹.xlsx", rezip(clean, billion), "rejected", "file.unreadable", message="DOCTYPE")
+    secret_file = tmp / "secret.txt"
+    secret_file.write_text(SECRET, encoding="utf-8")
+    xxe = f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "{secret_file.as_uri()}">]>'.encode()
+
+    def external(n: str, b: bytes) -> bytes:
+        if n != "xl/sharedStrings.xml":
+            return b
+        b = b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', xxe, 1)
+        return b.replace("两馆免费开放".encode(), b"&xxe;", 1)
+
+    add("外部实体.xlsx", rezip(clean, external), "rejected", "file.unreadable", message="DOCTYPE")
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{"数据" * 20}</t></is></c></row>'
+                   for r in range(1, 400_001))  # fmt: skip
+    huge = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>').encode()  # fmt: skip
+    add("100MB的工作表.xlsx", rezip(clean, lambda n, b: huge if n == "xl/worksheets/sheet1.xml" else b),
+        "rejected", "file.unreadable", message="MB")  # fmt: skip
+
+    def long_cell(d: FormData) -> None:
+        d.fields["goal"] = "LONGCELLMARK"
+
+    # varied text (a run of one character would compress like a zip bomb)
+    one_mb = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(1024 * 1024 // 3))
+    add("1MB的单元格.xlsx", rezip(base_bytes(tmp, long_cell),
+                                lambda n, b: b.replace(b"LONGCELLMARK", one_mb.encode())),
+        "findings", "file.limit", "schema.too_long", message="截断")  # fmt: skip
+
+    def beyond(wb: object) -> None:
+        ws = wb["绩效指标"]  # type: ignore[index]
+        ws.protection.sheet = False
+        for r in range(130, 136):
+            ws.cell(r, 4, f"多出来的指标{r}")
+
+    add("超出表格容量.xlsx", with_openpyxl(clean, beyond), "findings", "template.rows_beyond_capacity",
+        "template.unprotected")  # fmt: skip
+
+    def dangerous(d: FormData) -> None:
+        d.fields["goal"] = '=HYPERLINK("http://example.invalid","点我")'
+        d.fields["implementer"] = "=cmd|' /C calc'!A0"
+        rows = d.tables["indicators"]
+        rows[0]["level3"], rows[1]["level3"], rows[2]["level3"] = "@SUM(A1)", "+1+1", "-2+3"
+
+    add("公式和DDE文字.xlsx", base_bytes(tmp, dangerous), "ok")
+
+    def real_formula(wb: object) -> None:
+        ws = wb["项目支出"]  # type: ignore[index]
+        ws.protection.sheet = False
+        ws["D4"] = "=1+1"
+
+    add("填报格里是公式.xlsx", with_openpyxl(clean, real_formula), "findings", "value.formula_in_input",
+        "template.unprotected", "schema.required")  # fmt: skip
+    add("其他年度的模板.xlsx", base_bytes(tmp, year=2023), "findings", "template.year")
+
+    def other_version(n: str, b: bytes) -> bytes:
+        return b.replace(b">2024.1<", b">2023.9<")
+
+    add("其他版本的模板.xlsx", rezip(clean, other_version), "findings", "template.version")
+    dept = (ROOT / "samples" / "部门整体_02_济南市历下区民政局.xlsx").read_bytes()
+
+    def as_project(n: str, b: bytes) -> bytes:
+        return b.replace(b"<t>dept</t>", b"<t>project</t>", 1) if n == "xl/sharedStrings.xml" else b
+
+    add("类型不符的模板.xlsx", rezip(dept, as_project), "rejected", "template.kind_mismatch")
+
+    def relabel(wb: object) -> None:
+        ws = wb["项目支出"]  # type: ignore[index]
+        ws.protection.sheet = False
+        ws["A3"] = "名称"
+
+    add("取消保护并改了栏目.xlsx", with_openpyxl(clean, relabel), "findings", "template.label_changed",
+        "template.unprotected")  # fmt: skip
+
+    def drop_sheet(wb: object) -> None:
+        del wb["填报说明"]  # type: ignore[attr-defined]
+
+    add("删除了工作表.xlsx", with_openpyxl(clean, drop_sheet), "findings", "template.sheet_missing")
+
+    def rename_sheet(wb: object) -> None:
+        wb["绩效指标"].title = "指标"  # type: ignore[index]
+
+    add("改了工作表名.xlsx", with_openpyxl(clean, rename_sheet), "findings", "template.sheet_missing",
+        "template.sheet_added")  # fmt: skip
+
+    def drop_names(wb: object) -> None:
+        for name in list(wb.defined_names):  # type: ignore[attr-defined]
+            if name.startswith(("fld_", "col_", "tot_")):
+                del wb.defined_names[name]  # type: ignore[attr-defined]
+
+    add("删除了定义名称.xlsx", with_openpyxl(clean, drop_names), "findings", "template.names_missing")
+
+    def merge_inputs(wb: object) -> None:
+        ws = wb["项目支出"]  # type: ignore[index]
+        ws.protection.sheet = False
+        ws.merge_cells("C5:C8")
+
+    add("合并了填报格.xlsx", with_openpyxl(clean, merge_inputs), "findings", "template.merged_inputs",
+        "template.unprotected", "project.funds.total", "schema.required")  # fmt: skip
+    add('名字 带“引号”和 空格\'s.xlsx', clean, "ok")
+    for name, (body, _) in cases.items():
+        (out / name).write_bytes(body)
+    for p in tmp.iterdir():
+        p.unlink()
+    tmp.rmdir()
+    return {name: expect for name, (_, expect) in cases.items()}

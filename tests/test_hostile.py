@@ -1,0 +1,189 @@
+"""Hostile and broken inputs: a finding for each, a traceback for none, nothing lost."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hostile.corpus import SECRET, Expect, build
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from perfxl.check import check_paths
+from perfxl.cli import main
+from perfxl.consolidated import write_consolidated
+from perfxl.merge import merge
+from perfxl.read import read_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEAN = ROOT / "samples" / "项目支出_08_两馆免费开放.xlsx"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Expect]]:
+    out = tmp_path_factory.mktemp("hostile")
+    return out, build(out)
+
+
+def test_check_gives_one_clear_answer_per_file(corpus: tuple[Path, dict[str, Expect]]) -> None:
+    folder, expected = corpus
+    report = check_paths(sorted(folder.iterdir()), year=2024)
+    assert len(report.files) == len(expected)
+    for r in report.files:
+        e = expected[r.path.name]
+        assert (r.status, {f.rule for f in r.findings}) == (e.status, set(e.rules)), r.path.name
+        if e.message:
+            assert any(e.message in f.message for f in r.findings), (r.path.name, [f.message for f in r.findings])
+        for f in r.findings:
+            assert f.file == str(r.path)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in f.message)
+
+
+def test_cli_check_never_shows_a_traceback(corpus: tuple[Path, dict[str, Expect]], tmp_path: Path) -> None:
+    folder, expected = corpus
+    files = [str(p) for p in sorted(folder.iterdir())]
+    r = CliRunner().invoke(main, ["check", *files, "--year", "2024", "--json", str(tmp_path / "r.json"),
+                                  "--annotate", str(tmp_path / "ann")])  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert ("Traceback" not in r.output and r.exception is None) or isinstance(r.exception, SystemExit)
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["summary"]["files"] == len(expected)
+    assert SECRET not in r.output and SECRET not in json.dumps(doc, ensure_ascii=False)
+    rejected = sum(e.status == "rejected" for e in expected.values())
+    assert len(list((tmp_path / "ann").iterdir())) == len(expected) - rejected
+
+
+def test_merge_accounts_for_every_file(corpus: tuple[Path, dict[str, Expect]], tmp_path: Path) -> None:
+    folder, expected = corpus
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    for p in folder.iterdir():
+        (inbox / p.name).write_bytes(p.read_bytes())
+    (inbox / "~$项目支出.xlsx").write_bytes(b"\x00lock")
+    (inbox / ".DS_Store").write_bytes(b"x")
+    (inbox / "说明.txt").write_text("请查收", encoding="utf-8")
+    result = merge([inbox], year=2024)
+    counted = {s: result.count(s) for s in ("accepted", "superseded", "duplicate", "rejected", "skipped")}
+    assert sum(counted.values()) == len(list(inbox.iterdir()))
+    assert counted["skipped"] == 4  # lock file, hidden file, text file, the .xls
+    assert counted["rejected"] == sum(e.status == "rejected" for e in expected.values()) - 1  # .xls skipped
+    out = write_consolidated(result, tmp_path / "汇总.xlsx")
+    with zipfile.ZipFile(out) as z:
+        everything = b"".join(z.read(n) for n in z.namelist())
+    assert SECRET.encode() not in everything
+    assert "公式和DDE文字.xlsx" in {r.path.name for r in result.roster if r.path}
+
+
+def test_external_entities_are_never_resolved(corpus: tuple[Path, dict[str, Expect]]) -> None:
+    import defusedxml
+    import openpyxl.xml
+    from defusedxml.ElementTree import fromstring
+
+    folder, _ = corpus
+    sub = read_submission(folder / "外部实体.xlsx")
+    assert sub.problem and "DOCTYPE" in sub.problem
+    with zipfile.ZipFile(folder / "外部实体.xlsx") as z:
+        xml = z.read("xl/sharedStrings.xml")
+    with pytest.raises(defusedxml.DefusedXmlException):
+        fromstring(xml)  # what our own XML parsing goes through
+    assert openpyxl.xml.DEFUSEDXML  # openpyxl (annotated copies) parses through defusedxml too
+
+
+def test_limits_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERFXL_MAX_FILE_MB", "0.01")
+    r = check_paths([CLEAN]).files[0]
+    assert r.status == "rejected" and "超过" in r.findings[0].message
+    monkeypatch.setenv("PERFXL_MAX_FILE_MB", "20")
+    monkeypatch.setenv("PERFXL_MAX_ROWS", "10")
+    r = check_paths([CLEAN]).files[0]
+    assert "file.limit" in {f.rule for f in r.findings}
+
+
+def test_output_into_missing_folder_and_read_only_inputs(tmp_path: Path) -> None:
+    src = tmp_path / "只读"
+    src.mkdir()
+    (src / CLEAN.name).write_bytes(CLEAN.read_bytes())
+    os.chmod(src / CLEAN.name, 0o444)
+    os.chmod(src, 0o555)
+    try:
+        out = tmp_path / "新建" / "多层" / "汇总.xlsx"
+        r = CliRunner().invoke(main, ["merge", str(src), "-o", str(out), "-q"])
+        assert r.exit_code == 0 and out.exists()
+        blocker = tmp_path / "文件"
+        blocker.write_text("x", encoding="utf-8")
+        r = CliRunner().invoke(main, ["merge", str(src), "-o", str(blocker / "汇总.xlsx")])
+        assert r.exit_code == 2 and "无法写入" in r.stderr
+    finally:
+        os.chmod(src, 0o755)
+
+
+# ----- fuzzing -------------------------------------------------------------------------
+
+CLEAN_BYTES = CLEAN.read_bytes()
+MEMBERS = zipfile.ZipFile(io.BytesIO(CLEAN_BYTES)).namelist()
+
+
+def _mutate(member: str, body: bytes, flips: list[tuple[int, int]], shuffle: bool) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(CLEAN_BYTES)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == member:
+                buf = bytearray(data)
+                for pos, val in flips:
+                    if buf:
+                        buf[pos % len(buf)] = val
+                data = bytes(buf)
+                if shuffle:
+                    parts = data.split(b"><")
+                    data = b"><".join(parts[::-1]) if len(parts) > 2 else data
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(member=st.sampled_from(MEMBERS),
+       flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+       shuffle=st.booleans(), raw_flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3))
+def test_fuzzed_workbooks_never_crash(member: str, flips: list[tuple[int, int]], shuffle: bool,
+                                      raw_flips: list[tuple[int, int]], tmp_path: Path) -> None:  # fmt: skip
+    data = bytearray(_mutate(member, CLEAN_BYTES, flips, shuffle))
+    for pos, val in raw_flips:  # and damage the zip container itself
+        data[pos % len(data)] = val
+    path = tmp_path / "fuzz.xlsx"
+    path.write_bytes(bytes(data))
+    report = check_paths([path], year=2024)
+    (r,) = report.files
+    assert r.status in ("ok", "findings", "rejected")
+    assert all(f.rule != "file.internal_error" for f in r.findings), [f.message for f in r.findings]
+
+
+# ----- killed midway -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("delay", [0.3, 0.9, 1.6])
+def test_merge_killed_midway_leaves_previous_output(delay: float, tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for i in range(40):
+        (inbox / f"{i:03d}.xlsx").write_bytes(CLEAN_BYTES)
+    out = tmp_path / "汇总.xlsx"
+    out.write_bytes(b"previous output")
+    code = ("import sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',sys.argv[2],'-q'];"
+            "main()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(inbox), str(out)])
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    body = out.read_bytes()
+    if body != b"previous output":  # it finished before the kill: then it is whole
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            assert z.testzip() is None and "xl/workbook.xml" in z.namelist()
