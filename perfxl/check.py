@@ -19,11 +19,18 @@ from perfxl.derive import DERIVED_LOCATION, Derived, derive
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
-from perfxl.layout import build_layout
+from perfxl.layout import Layout, build_layout
 from perfxl.read import Loc, Submission, parse_ref, read_submission
 from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
 from perfxl.schema import Failure, fields_schema, table_schema, validate
-from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET, CopyInfo, fingerprint, locked_texts
+from perfxl.template import (
+    INSTRUCTIONS_SHEET,
+    LISTS_SHEET,
+    META_SHEET,
+    CopyInfo,
+    expected_fingerprint,
+    locked_texts,
+)
 from perfxl.values import Problem, Target, normalise, parse_amount, parse_target, split_operator
 from perfxl.vocab import FRAMES, QUALITATIVE
 
@@ -68,6 +75,8 @@ def check_paths(paths: Sequence[Path], *, year: int | None = None) -> CheckRepor
         r.findings.sort(key=_order)
         if r.status != "rejected":
             r.status = "findings" if r.findings else "ok"
+        if r.submission is not None:
+            r.submission.slim()
     return CheckReport(reports)
 
 
@@ -134,22 +143,22 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
                   message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)  # fmt: skip
     info = CopyInfo(entity=meta.get("issued_for", ""), competent=meta.get("competent_dept", ""),
                     category=meta.get("catalog_category", ""), seq=meta.get("catalog_seq", ""))  # fmt: skip
-    expected = locked_texts(spec, year or 2024, info)
-    actual = []
     changed = 0
-    for sheet, ref, text in expected:
-        if sheet in missing or sheet == LISTS_SHEET:
+    for sheet, ref, rc, text in _expected_cells(spec, year or 2024, info):
+        if sheet in missing:
             continue
-        got = sub.values.get(sheet, {}).get(xl_cell_to_rowcol(ref))
+        got = sub.values.get(sheet, {}).get(rc)
         got_text = "" if got is None else str(got)
-        actual.append((sheet, ref, got_text))
-        if got_text != text and sheet != INSTRUCTIONS_SHEET:
-            changed += 1
-            r.add(rule="template.label_changed", severity=Severity.ERROR, sheet=sheet, cell=ref,
-                  message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”", expected=text,
-                  actual=got_text)  # fmt: skip
+        if got_text == text:
+            continue
+        if sheet == INSTRUCTIONS_SHEET:
+            continue  # not read (see read.py); covered by protection and the fingerprint
+        changed += 1
+        r.add(rule="template.label_changed", severity=Severity.ERROR, sheet=sheet, cell=ref,
+              message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”", expected=text,
+              actual=got_text)  # fmt: skip
     if not changed and not missing:
-        ours = fingerprint([e for e in expected if e[0] == LISTS_SHEET] + actual)
+        ours = expected_fingerprint(spec, year or 2024, info)
         if ours != meta.get("fingerprint"):
             r.add(rule="template.fingerprint", severity=Severity.WARNING, sheet=INSTRUCTIONS_SHEET,
                   message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
@@ -171,6 +180,22 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     if sub.used_fallback:
         r.add(rule="template.names_missing", severity=Severity.INFO,
               message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
+
+
+_EXPECTED: dict[tuple[int, int, CopyInfo], tuple[FormSpec, list[tuple[str, str, tuple[int, int], str]]]] = {}
+
+
+def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str, str, tuple[int, int], str]]:
+    """Locked texts to compare (the hidden lists sheet is not read), positions resolved once."""
+    key = (id(spec), year, info)
+    hit = _EXPECTED.get(key)
+    if hit is None or hit[0] is not spec:
+        if len(_EXPECTED) > 4096:
+            _EXPECTED.clear()
+        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in locked_texts(spec, year, info)
+                 if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)]  # fmt: skip
+        hit = _EXPECTED[key] = (spec, cells)
+    return hit[1]
 
 
 def _int(text: str | None) -> int | None:
@@ -357,6 +382,30 @@ def _internal_error(r: FileReport, exc: Exception) -> None:
           message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
 
 
+def _designed(layout: Layout) -> tuple[set[tuple[str, int, int, int, int]], dict[str, set[str]]]:
+    """Merges and formula cells the template itself has (cached on the shared layout)."""
+    cached = getattr(layout, "_designed", None)
+    if cached is None:
+        merges = {(c.sheet, c.row, c.col, c.row, c.col + c.span - 1) for c in layout.cells() if c.span > 1}
+        formulas: dict[str, set[str]] = {}
+        for c in layout.cells():
+            if c.formula is not None:
+                formulas.setdefault(c.sheet, set()).add(c.ref)
+        cached = (merges, formulas)
+        object.__setattr__(layout, "_designed", cached)
+    return cached
+
+
+def _input_cells(sub: Submission, spec: FormSpec) -> dict[str, set[tuple[int, int]]]:
+    inputs: dict[str, set[tuple[int, int]]] = {}
+    for loc in sub.fields.values():
+        inputs.setdefault(loc.sheet, set()).add(xl_cell_to_rowcol(loc.cell))
+    for (tid, _cid), (sheet, first, col) in sub.columns.items():
+        for i in range(spec.table(tid).capacity):
+            inputs.setdefault(sheet, set()).add((first + i, col))
+    return inputs
+
+
 def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     """What hostile or hand-edited copies do to the input area."""
     sub = r.submission
@@ -367,28 +416,26 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     for text in sub.truncated:
         r.add(rule="file.limit", severity=Severity.WARNING, message=text)
     layout = build_layout(spec, _int(sub.meta.get("year")) or 2024)
-    inputs: dict[str, set[tuple[int, int]]] = {}
-    for loc in sub.fields.values():
-        inputs.setdefault(loc.sheet, set()).add(xl_cell_to_rowcol(loc.cell))
-    for (tid, _cid), (sheet, first, col) in sub.columns.items():
-        for i in range(spec.table(tid).capacity):
-            inputs.setdefault(sheet, set()).add((first + i, col))
-    designed = {(c.sheet, c.row, c.col, c.row, c.col + c.span - 1) for c in layout.cells() if c.span > 1}
-    for sheet, ranges in sub.merged.items():
-        for r0, c0, r1, c1 in ranges:
-            if (sheet, r0, c0, r1, c1) in designed:
-                continue
+    designed, formulas_by_design = _designed(layout)
+    odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
+                  if (sheet, *rng) not in designed]  # fmt: skip
+    odd_formulas = {sheet: cells - formulas_by_design.get(sheet, set())
+                    for sheet, cells in sub.scan.formula_cells.items()}  # fmt: skip
+    if not odd_merges and not any(odd_formulas.values()):
+        inputs: dict[str, set[tuple[int, int]]] = {}
+    else:
+        inputs = _input_cells(sub, spec)
+    for sheet, (r0, c0, r1, c1) in odd_merges:
+        if True:
             hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
             if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
                 r.add(rule="template.merged_inputs", severity=Severity.WARNING, sheet=sheet,
                       cell=xl_rowcol_to_cell(*hit[0]),
                       message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
                               "只读取左上角单元格")  # fmt: skip
-    for sheet, cells in inputs.items():
-        formulas = sub.scan.formula_cells.get(sheet, set())
-        for rc in sorted(cells):
-            ref = xl_rowcol_to_cell(*rc)
-            if ref in formulas:
+    for sheet, odd in odd_formulas.items():
+        for ref in sorted(odd, key=xl_cell_to_rowcol):
+            if xl_cell_to_rowcol(ref) in inputs.get(sheet, set()):
                 r.add(rule="value.formula_in_input", severity=Severity.WARNING, sheet=sheet, cell=ref,
                       message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字")  # fmt: skip
     for sl in layout.sheets:

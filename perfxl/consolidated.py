@@ -8,7 +8,7 @@ Links to source files are relative to the workbook, so the folder can move.
 
 from __future__ import annotations
 
-import io
+import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,13 +19,16 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__
+from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.merge import ROSTER_LABEL, MergeResult
 from perfxl.read import Loc
-from perfxl.template import FIXED_CREATED, atomic_write
+from perfxl.template import FIXED_CREATED
 
 FONT = "宋体"
+SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
+EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
@@ -39,9 +42,14 @@ class Col:
 
 
 class _Writer:
-    def __init__(self, wb: Any, out_dir: Path) -> None:
+    def __init__(self, wb: Any, out: Path) -> None:
         self.wb = wb
-        self.out_dir = out_dir
+        self.out = out
+        self.out_dir = out.parent
+        self.notes: list[str] = []
+        self.spilled: list[Path] = []
+        # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
+        self.sheets = {name: wb.add_worksheet(name) for name in SHEETS}
         base = {"font_name": FONT, "font_size": 10, "valign": "top"}
         self.f = {
             "header": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
@@ -68,11 +76,17 @@ class _Writer:
 
     def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]],
               status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
-        ws = self.wb.add_worksheet(name)
+        ws = self.sheets[name]
         for c, col in enumerate(cols):
             ws.set_column(c, c, col.width)
         ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
         ws.set_row(0, 30)
+        limit = EXCEL_MAX_ROWS - 1  # the header takes one row
+        if len(rows) > limit:
+            csv_path = self.spill(name, cols, rows)
+            self.notes.append(f"“{name}”共 {len(rows)} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
+                              f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
+            rows = rows[:limit]
         for r, row in enumerate(rows, start=1):
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 self._cell(ws, r, c, col, value)
@@ -92,6 +106,19 @@ class _Writer:
         if note:
             ws.write_comment(0, 0, note)
         return ws
+
+    def spill(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]]) -> Path:
+        """The full table as CSV beside the workbook (UTF-8 with BOM, as Excel opens it)."""
+        path = self.out.with_name(f"{self.out.stem}_{name}.csv")
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([c.header for c in cols])
+            for row in rows:
+                w.writerow([v[1] if isinstance(v, tuple) else ("" if v is None else v) for v in row])
+        os.replace(tmp, path)
+        self.spilled.append(path)
+        return path
 
     def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> None:
         if value is None or value == "":
@@ -117,13 +144,19 @@ class _Writer:
 def write_consolidated(result: MergeResult, out: Path) -> Path:
     """Write the workbook atomically (temporary file, then rename)."""
     out_dir = out.parent
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                   "strings_to_urls": False, "max_url_length": 2079})  # fmt: skip
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    # constant_memory streams rows to temporary files: a city-wide merge has millions of cells.
+    # The result goes to a temporary name beside the target and is renamed when complete.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_numbers": False, "strings_to_urls": False,
+                                        "max_url_length": 2079})  # fmt: skip
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
                        "comments": f"perfxl {__version__}"})  # fmt: skip
-    w = _Writer(wb, out_dir)
-    _about(w, result)
+    w = _Writer(wb, out)
     _roster(w, result)
     _dept(w, result)
     _tasks(w, result)
@@ -131,13 +164,19 @@ def write_consolidated(result: MergeResult, out: Path) -> Path:
     _indicators(w, result)
     _checks(w, result)
     _findings(w, result)
-    wb.close()
-    atomic_write(out, buf.getvalue())  # in-memory XlsxWriter zips carry fixed timestamps
+    _about(w, result)
+    try:
+        wb.close()
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
     return out
 
 
 def _about(w: _Writer, m: MergeResult) -> None:
-    ws = w.wb.add_worksheet("说明")
+    ws = w.sheets["说明"]
+    ws.activate()
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 90)
     ws.write_string(0, 0, "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else ""), w.f["title"])
@@ -157,6 +196,7 @@ def _about(w: _Writer, m: MergeResult) -> None:
                      "“核实情况”“处理意见”两列留给审核人员填写。"),
         ("问题清单", "全部问题，可按严重程度、文件筛选，点击单元格链接打开原文件。"),
         ("生成工具", f"perfxl {__version__}"),
+        *[("超出行数上限", note) for note in w.notes],
     ]  # fmt: skip
     for r, (k, v) in enumerate(stats, start=2):
         ws.write_string(r, 0, k, w.f["header"])

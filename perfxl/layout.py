@@ -93,6 +93,7 @@ class Layout:
     sheets: list[SheetLayout]
     fields: dict[str, tuple[str, int, int]]
     tables: dict[str, TablePos]
+    _cells: list[Placed] | None = None
 
     def field_ref(self, field_id: str, *, with_sheet: bool = True) -> str:
         sheet, row, col = self.fields[field_id]
@@ -114,7 +115,9 @@ class Layout:
         return Resolver(field=self.field_ref, column=self.column_ref, row_cell=self.row_cell)
 
     def cells(self) -> list[Placed]:
-        return [c for s in self.sheets for c in s.cells]
+        if self._cells is None:
+            self._cells = [c for s in self.sheets for c in s.cells]
+        return self._cells
 
 
 def display_width(text: str) -> int:
@@ -149,7 +152,21 @@ def _form_rules(spec: FormSpec) -> list[Rule]:
     return [r for r in rules_for(spec.kind) if r.table is None and in_sheet(r, spec)]
 
 
+_LAYOUTS: dict[tuple[int, int], tuple[FormSpec, Layout]] = {}
+
+
 def build_layout(spec: FormSpec, year: int) -> Layout:
+    """Cached per spec object and year (hashing a whole spec would cost more than the cache
+    saves): every reader in a batch shares one layout. Treat it as read-only."""
+    hit = _LAYOUTS.get((id(spec), year))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    layout = _build_layout(spec, year)
+    _LAYOUTS[(id(spec), year)] = (spec, layout)
+    return layout
+
+
+def _build_layout(spec: FormSpec, year: int) -> Layout:
     fields: dict[str, tuple[str, int, int]] = {}
     tables: dict[str, TablePos] = {}
     # pass 1: positions

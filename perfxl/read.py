@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +26,14 @@ from perfxl.forms import KINDS, get_spec
 from perfxl.forms.model import FormSpec
 from perfxl.layout import Layout, build_layout
 from perfxl.limits import MB, Limits
-from perfxl.template import LISTS_SHEET, META_SHEET
+from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}  # fmt: skip
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
-_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+# a formula is the first child of its <c>: match "<c r=..." directly followed by "<f"
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*><f[ >/]')
 _PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
 
 
@@ -39,7 +41,7 @@ class NotReadable(Exception):
     """The file is not a workbook we can open (not a zip, encrypted, broken)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loc:
     sheet: str
     cell: str
@@ -75,6 +77,15 @@ class Submission:
     truncated: list[str] = field(default_factory=list)  # what limits cut short, for findings
     merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # sheet → r0,c0,r1,c1
 
+    def slim(self) -> None:
+        """Drop what only checking needed (every cell, structure scan): a county merge holds
+        thousands of submissions at once."""
+        self.values = {}
+        self.merged = {}
+        if self.scan is not None:
+            self.scan = WorkbookScan(sheets=[], names={}, structure_locked=self.scan.structure_locked,
+                                     sheet_protected={}, formula_cells={}, modified=self.scan.modified)  # fmt: skip
+
     def cell(self, table: str, row: int, column: str) -> Loc:
         """Where a table value sits: data row index → sheet cell."""
         sheet, first_row, col = self.columns[(table, column)]
@@ -105,7 +116,7 @@ def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
             continue
         m = _PROTECTION.search(xml)
         protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
-        formulas[name] = {c.group(1).decode() for c in _CELL.finditer(xml) if c.group(2) and b"<f" in c.group(2)}
+        formulas[name] = {m.decode() for m in _FORMULA_CELL.findall(xml)}
     modified = ""
     try:
         core = SafeET.fromstring(z.read("docProps/core.xml"))
@@ -155,9 +166,9 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
                 sub.truncated.append(f"工作表“{name}”超过 {limits.max_rows} 行，其余行未读取")
             break
         for c, v in enumerate(row):
-            value = _cell_value(v)
-            if value is None:
+            if v == "" or v is None:
                 continue
+            value = (sys.intern(v) if len(v) <= 24 else v) if type(v) is str else _cell_value(v)
             if isinstance(value, str) and len(value) > limits.max_cell_chars:
                 if sub is not None:
                     ref = xl_rowcol_to_cell(r0 + r, c0 + c)
@@ -244,8 +255,8 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     spec = get_spec(kind)
     layout = build_layout(spec, _year(sub.meta.get("year")) or 2024)
     for sheet_name in names:
-        if sheet_name in (META_SHEET, LISTS_SHEET):
-            continue
+        if sheet_name in (META_SHEET, LISTS_SHEET, INSTRUCTIONS_SHEET):
+            continue  # nothing to read there; their integrity is the fingerprint's job
         try:
             sub.values[sheet_name] = _sheet_values(book, sheet_name, sub, limits)
         except Exception as exc:
@@ -294,14 +305,14 @@ def _extract(sub: Submission, spec: FormSpec) -> FormData:
     for t in spec.tables:
         rows: list[dict[str, Value]] = []
         positions: list[int] = []
-        for i in range(t.capacity):
-            row: dict[str, Value] = {}
-            for col in t.columns:
-                sheet, first, c = sub.columns[(t.id, col.id)]
-                row[col.id] = sub.values.get(sheet, {}).get((first + i, c))
-            if any(v is not None for v in row.values()):
-                rows.append(row)
-                positions.append(i)
+        where = [(col.id, *sub.columns[(t.id, col.id)]) for col in t.columns]
+        used: set[int] = set()  # only rows that hold something are visited
+        for _cid, sheet, first, c in where:
+            used |= {r - first for (r, cc) in sub.values.get(sheet, {}) if cc == c and 0 <= r - first < t.capacity}
+        for i in sorted(used):
+            row = {cid: sub.values.get(sheet, {}).get((first + i, c)) for cid, sheet, first, c in where}
+            rows.append(row)
+            positions.append(i)
         data.tables[t.id] = rows
         sub.rows[t.id] = positions
     return data

@@ -299,7 +299,7 @@ Number = float | None
 Status = Literal["pass", "fail", "skip", "incomplete"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Outcome:
     rule: Rule
     row: int | None  # 0-based table row for row rules

@@ -283,10 +283,31 @@ def _prefilled(spec: FormSpec, cell: Placed, info: CopyInfo) -> Placed:
     return cell
 
 
+_LOCKED: dict[tuple[int, int, CopyInfo], tuple[FormSpec, list[tuple[str, str, str]], str]] = {}
+
+
 def locked_texts(spec: FormSpec, year: int, info: CopyInfo | None = None) -> list[tuple[str, str, str]]:
     """Every locked text a template copy carries, as (sheet, cell, text): what the
-    fingerprint hashes and what a reader compares a submission against."""
-    info = info or CopyInfo()
+    fingerprint hashes and what a reader compares a submission against. Cached; read-only."""
+    return _locked_entry(spec, year, info or CopyInfo())[1]
+
+
+def expected_fingerprint(spec: FormSpec, year: int, info: CopyInfo) -> str:
+    return _locked_entry(spec, year, info)[2]
+
+
+def _locked_entry(spec: FormSpec, year: int, info: CopyInfo) -> tuple[FormSpec, list[tuple[str, str, str]], str]:
+    key = (id(spec), year, info)
+    hit = _LOCKED.get(key)
+    if hit is None or hit[0] is not spec:
+        if len(_LOCKED) > 4096:
+            _LOCKED.clear()
+        texts = _locked_texts(spec, year, info)
+        hit = _LOCKED[key] = (spec, texts, fingerprint(texts))
+    return hit
+
+
+def _locked_texts(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     for cell in build_layout(spec, year).cells():
         cell = _prefilled(spec, cell, info)
@@ -438,7 +459,7 @@ def render_template(
     _protect(lists, password)
 
     meta = wb.add_worksheet(META_SHEET)
-    fp = fingerprint(locked_texts(spec, year, info))
+    fp = expected_fingerprint(spec, year, info)
     rows = [
         ("form_kind", spec.kind),
         ("form_title", spec.title),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from perfxl.vocab import QUALITATIVE
@@ -22,14 +23,14 @@ ProblemCode = Literal[
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     code: ProblemCode
     message: str
     severity: Literal["error", "warning", "info"] = "warning"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Target:
     """A parsed 目标值 / 指标值."""
 
@@ -61,8 +62,13 @@ PLACEHOLDERS = frozenset({"*", "-", "_", "—", "/", "null", "none", "xx", "无"
 _NUMBER = re.compile(r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)\s*(?P<rest>.*)$")
 
 
+_NEEDS_WORK = re.compile(r"[\uff01-\uff5e\u3000\t\n\r\f\v]|  |^\s|\s$")
+
+
 def normalise(text: str) -> str:
     """Full-width ASCII to half-width (keeping ＞＝＜ apart), trimmed, inner spaces collapsed."""
+    if not _NEEDS_WORK.search(text):
+        return text  # the common case: nothing to change
     out = []
     for ch in text:
         if ch in "＞＝＜":
@@ -87,6 +93,18 @@ def split_operator(text: str) -> tuple[str | None, str]:
 
 def parse_target(raw: object) -> Target:
     """One target string (or a number) → operator, number, unit or qualitative text."""
+    if isinstance(raw, str):
+        return _parse_text_target(raw)
+    return _parse_target(raw)
+
+
+@lru_cache(maxsize=65536)
+def _parse_text_target(raw: str) -> Target:
+    """Targets repeat across forms (=100%, ≥90%): parse each spelling once."""
+    return _parse_target(raw)
+
+
+def _parse_target(raw: object) -> Target:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return Target(raw="", problems=(Problem("empty", "目标值为空", "error"),))
     if isinstance(raw, bool):

@@ -156,8 +156,10 @@ def test_formula_like_text_stays_text(tmp_path: Path) -> None:
     out = write_consolidated(merge([src]), tmp_path / "汇总.xlsx")
     with zipfile.ZipFile(out) as z:
         sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        strings = z.read("xl/sharedStrings.xml").decode()
-    assert not any("<f>" in s for s in sheets)  # no formulas anywhere in the consolidated workbook
+        names = z.namelist()
+    strings = "".join(sheets) + "".join(  # inline strings (constant-memory mode) or a shared table
+        zipfile.ZipFile(out).read(n).decode() for n in names if n == "xl/sharedStrings.xml")
+    assert not any("<f>" in s or "<f " in s for s in sheets)  # no formulas anywhere
     for text in evil:
         esc = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
         assert esc in strings or text in strings, text
@@ -184,3 +186,21 @@ def test_consolidated_opens_in_libreoffice(merged: tuple[MergeResult, Path]) -> 
     assert [s["name"] for s in sheets["sheets"]] == SHEETS
     assert cells["交叉校验!I2"]["string"] == "不通过"
     assert cells["提交情况!F2"]["string"] == "已接收"
+
+
+def test_tables_beyond_excel_rows_spill_to_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    import perfxl.consolidated as consolidated
+
+    monkeypatch.setattr(consolidated, "EXCEL_MAX_ROWS", 101)  # 100 data rows per sheet
+    result = merge(samples(), catalog=CATALOG, year=2024)
+    out = write_consolidated(result, tmp_path / "汇总.xlsx")
+    spilled = tmp_path / "汇总_绩效指标.csv"
+    with spilled.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 1 + 432  # nothing dropped
+    wb = openpyxl.load_workbook(out)
+    assert wb["绩效指标"].max_row == 101
+    about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
+    assert "绩效指标" in about and "汇总_绩效指标.csv" in about and "432 行" in about

@@ -1,0 +1,167 @@
+"""Benchmark (not a test): check and merge at county and city scale.
+
+Usage:  python bench/bench_merge.py [--sizes 2000,20000] [--jobs 2] [--data bench/.data]
+
+Generates N synthetic filled submissions with our own `fill` (about one
+department form per ten project forms, table sizes drawn from the seed's 13
+forms, names and amounts varied), cached under --data. Then, on the same files
+and in the same run, times:
+  (a) python-calamine reading every cell of every sheet + a stdlib zip/XML scan
+      of workbook.xml and sheet protection: the floor;
+  (b) openpyxl load_workbook (default mode): what a naive tool does;
+  template generation per copy; `check` per file; `merge` end to end with
+  --jobs 1 and --jobs N (peak RSS of the merge process tree measured).
+Prints per-submission costs and ratios to (a) and (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+import xml.etree.ElementTree as ET
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "data"
+
+
+def _variant(args: tuple[int, str, Path]) -> None:
+    """One synthetic submission: a seed form with a new name and scaled amounts."""
+    from perfxl.data import FormData
+    from perfxl.exchange import fill_file
+
+    i, base, out = args
+    rnd = random.Random(i)
+    data = FormData.from_json(json.loads((SAMPLES / base).read_text(encoding="utf-8")))
+    key = "dept_name" if data.kind == "dept" else "project_name"
+    data.fields[key] = f"{data.fields[key]}（{i:05d}）"
+    if data.kind == "project":
+        data.fields["competent"] = f"第{i // 11:04d}号部门"
+    scale = rnd.choice([0.5, 1, 1, 2, 3])
+    for k, v in list(data.fields.items()):
+        if isinstance(v, float) and k not in ("staff_quota_prev", "staff_quota_curr"):
+            data.fields[k] = round(v * scale, 2)
+    fill_file(data, out)
+
+
+def generate(n: int, folder: Path, jobs: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = sorted(p.name for p in SAMPLES.glob("*.json"))
+    depts = [b for b in bases if b.startswith("部门")]
+    projects = [b for b in bases if b.startswith("项目")]
+    work = []
+    for i in range(n):
+        base = depts[i // 11 % len(depts)] if i % 11 == 0 else projects[i % len(projects)]
+        out = folder / f"{i:05d}.xlsx"
+        if not out.exists():
+            work.append((i, base, out))
+    if work:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(_variant, work, chunksize=64))
+    return sorted(folder.glob("*.xlsx"))[:n]
+
+
+def baseline_a(path: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    raw = path.read_bytes()
+    book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
+    for name in book.sheet_names:
+        book.get_sheet_by_name(name).to_python()
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        ET.fromstring(z.read("xl/workbook.xml"))
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                re.search(rb"<sheetProtection[^>]*>", z.read(name))
+
+
+def baseline_b(path: Path) -> None:
+    import openpyxl
+
+    openpyxl.load_workbook(path).close()
+
+
+def per_file(fn, files: list[Path]) -> float:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    for p in files:
+        fn(p)
+    return (time.perf_counter() - t) / len(files) * 1000
+
+
+def run_merge(folder: Path, jobs: int, out: Path) -> tuple[float, float]:
+    """Wall time and peak RSS (MB, largest process of the tree) of `perfxl merge`."""
+    code = ("import resource,sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',"
+            "sys.argv[2],'--jobs',sys.argv[3],'-q']\ntry:\n main()\nexcept SystemExit:\n pass\n"
+            "r=max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nprint('RSS',r)")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, str(folder), str(out), str(jobs)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    wall = time.perf_counter() - t
+    rss = int(re.search(r"RSS (\d+)", proc.stdout).group(1)) / 1024  # type: ignore[union-attr]
+    return wall, rss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="2000,20000")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=ROOT / "bench" / ".data")
+    ap.add_argument("--sample", type=int, default=2000, help="files timed for the per-file baselines")
+    args = ap.parse_args()
+    from perfxl.check import check_paths
+    from perfxl.forms import get_spec
+    from perfxl.template import CopyInfo, render_template
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    t = time.perf_counter()
+    for i in range(40):
+        render_template(get_spec("project" if i % 2 else "dept"), 2024, info=CopyInfo(entity=f"单位{i}", seq=str(i)))
+    print(f"template generation: {(time.perf_counter() - t) / 40 * 1000:.1f} ms per copy")
+    rows = []
+    for n in [int(x) for x in args.sizes.split(",")]:
+        folder = args.data / f"n{n}"
+        t = time.perf_counter()
+        files = generate(n, folder, args.jobs)
+        print(f"\nN={n}: {len(files)} submissions ready ({time.perf_counter() - t:.0f} s to generate)")
+        sample = random.Random(1).sample(files, min(args.sample, len(files)))
+        a = statistics.median([per_file(baseline_a, sample) for _ in range(2)])
+        b = per_file(baseline_b, sample[:100])
+        check_paths(sample[:5])
+        t = time.perf_counter()
+        check_paths(sample)
+        chk = (time.perf_counter() - t) / len(sample) * 1000
+        out = args.data / f"merged_{n}.xlsx"
+        wall1, rss1 = run_merge(folder, 1, out) if n <= 5000 else (float("nan"), float("nan"))
+        wallj, rssj = run_merge(folder, args.jobs, out)
+        m1 = wall1 / n * 1000
+        mj = wallj / n * 1000
+        print(f"  (a) calamine + zip scan      {a:7.2f} ms/file")
+        print(f"  (b) openpyxl load_workbook   {b:7.2f} ms/file")
+        print(f"  check (one process)          {chk:7.2f} ms/file   = {chk / a:4.2f}× (a), {b / chk:5.1f}× faster than (b)")
+        if n <= 5000:
+            print(f"  merge --jobs 1 end to end    {m1:7.2f} ms/file   = {m1 / a:4.2f}× (a), {b / m1:5.1f}× faster than (b);"
+                  f" {wall1:.1f} s, peak RSS {rss1:.0f} MB")
+        print(f"  merge --jobs {args.jobs} end to end    {mj:7.2f} ms/file   = {mj * args.jobs / a:4.2f}× (a) in CPU,"
+              f" {b / mj:5.1f}× faster than (b); {wallj:.1f} s wall, peak RSS {rssj:.0f} MB")
+        rows.append((n, a, b, chk, m1, mj, wall1, wallj, rssj))
+    print("\n| N | (a) ms | (b) ms | check ms | merge -j1 ms | merge -j2 ms | vs (a) | vs (b) | merge -j2 s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, a, b, chk, m1, mj, w1, wj, rss in rows:
+        print(f"| {n} | {a:.2f} | {b:.1f} | {chk:.2f} | {m1:.2f} | {mj:.2f} | {chk / a:.2f}× | {b / mj:.0f}× |"
+              f" {wj:.1f} | {rss:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
