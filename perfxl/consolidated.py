@@ -29,6 +29,7 @@ from perfxl.template import FIXED_CREATED
 FONT = "宋体"
 SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
+MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
@@ -47,6 +48,9 @@ class _Writer:
         self.out = out
         self.out_dir = out.parent
         self.notes: list[str] = []
+        self._rel: dict[Path, str] = {}
+        self._links: dict[str, int] = {}  # hyperlinks written per sheet (Excel allows 65,530)
+        self._link_note: set[str] = set()
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
         self.sheets = {name: wb.add_worksheet(name) for name in SHEETS}
@@ -69,7 +73,9 @@ class _Writer:
         """(url, text) of a relative link to a source file and cell."""
         if path is None:
             return None
-        rel = os.path.relpath(path.resolve(), self.out_dir.resolve()).replace(os.sep, "/")
+        rel = self._rel.get(path)
+        if rel is None:
+            rel = self._rel[path] = os.path.relpath(path.resolve(), self.out_dir.resolve()).replace(os.sep, "/")
         text = rel if loc is None else f"{rel} {loc.sheet}!{loc.cell}"
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
@@ -123,12 +129,18 @@ class _Writer:
     def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> None:
         if value is None or value == "":
             return
-        if col.kind == "link":
+        if col.kind in ("link", "source"):
             if isinstance(value, tuple):
                 url, text = value
-                if len(url) <= 2079:
+                used = self._links.get(ws.name, 0)
+                if col.kind == "link" and len(url) <= 2079 and used < MAX_LINKS:
                     ws.write_url(r, c, url, self.f["link"], string=text)
-                else:
+                    self._links[ws.name] = used + 1
+                else:  # plain text beyond Excel's hyperlink limit, or where text serves (big sheets)
+                    if col.kind == "link" and used >= MAX_LINKS and ws.name not in self._link_note:
+                        self._link_note.add(ws.name)
+                        self.notes.append(f"“{ws.name}”的链接超过 Excel 每表 {MAX_LINKS:,} 个的上限，"
+                                          "其后各行的来源以文字列出")  # fmt: skip
                     ws.write_string(r, c, text, self.f["text"])
             return
         if isinstance(value, bool):
@@ -231,7 +243,7 @@ def _field_cols(kind: str) -> list[tuple[str, Col]]:
 def _dept(w: _Writer, m: MergeResult) -> None:
     fcols = _field_cols("dept")
     cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("任务行数", 8, "int"), Col("指标数", 8, "int"),
-            Col("来源文件", 40, "link")]  # fmt: skip
+            Col("来源文件", 40, "source")]  # fmt: skip
     rows = []
     for i, rep in enumerate(m.accepted("dept"), start=1):
         d = rep.submission.data  # type: ignore[union-attr]
@@ -245,7 +257,7 @@ def _tasks(w: _Writer, m: MergeResult) -> None:
     t = get_spec("dept").table("tasks")
     cols = [Col("部门名称", 30), Col("行号", 6, "int"),
             *[Col(c.label, 14 if c.type in NUMERIC_TYPES else 26, "money" if c.type is ValueType.MONEY else "text")
-              for c in t.columns], Col("来源单元格", 40, "link")]  # fmt: skip
+              for c in t.columns], Col("来源单元格", 40, "source")]  # fmt: skip
     rows = []
     for rep in m.accepted("dept"):
         sub = rep.submission
@@ -258,7 +270,7 @@ def _tasks(w: _Writer, m: MergeResult) -> None:
 
 def _projects(w: _Writer, m: MergeResult) -> None:
     fcols = _field_cols("project")
-    cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("指标数", 8, "int"), Col("来源文件", 40, "link")]
+    cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("指标数", 8, "int"), Col("来源文件", 40, "source")]
     rows = []
     for i, rep in enumerate(m.accepted("project"), start=1):
         d = rep.submission.data  # type: ignore[union-attr]
@@ -271,7 +283,7 @@ def _projects(w: _Writer, m: MergeResult) -> None:
 def _indicators(w: _Writer, m: MergeResult) -> None:
     cols = [Col("类别", 10), Col("部门或项目名称", 30), Col("主管部门", 26), Col("行号", 6, "int"), Col("一级指标", 12),
             Col("二级指标", 16), Col("三级指标", 36), Col("目标值（原文）", 16), Col("符号", 6), Col("数值", 12),
-            Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "link")]  # fmt: skip
+            Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "source")]  # fmt: skip
     rows = []
     for r in m.roster:
         if r.status != "accepted" or r.report is None or r.report.submission is None:

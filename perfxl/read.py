@@ -37,8 +37,8 @@ _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*><f[ >/]')
 _PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
 
 
-class NotReadable(Exception):
-    """The file is not a workbook we can open (not a zip, encrypted, broken)."""
+class HostileXml(Exception):
+    """An XML part declares a DTD or entities."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +114,9 @@ def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
             protected[name] = False
             formulas[name] = set()
             continue
+        problem = doctype_problem(part, xml)
+        if problem:
+            raise HostileXml(problem)
         m = _PROTECTION.search(xml)
         protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
         formulas[name] = {m.decode() for m in _FORMULA_CELL.findall(xml)}
@@ -203,11 +206,19 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
     if "xl/workbook.xml" not in names:
         return "不是 Excel 工作簿（缺少 xl/workbook.xml）"
     for i in infos:
-        if i.filename.endswith((".xml", ".rels", ".vml")):
+        # worksheets are read whole by scan_zip, which checks them there (one decompression)
+        if i.filename.endswith((".xml", ".rels", ".vml")) and not i.filename.startswith("xl/worksheets/sheet"):
             with z.open(i) as fh:
-                head = fh.read(4096)
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                return f"文件中的 XML（{i.filename}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
+                problem = doctype_problem(i.filename, fh.read(4096))
+            if problem:
+                return problem
+    return ""
+
+
+def doctype_problem(name: str, head: bytes) -> str:
+    """XML parts with DTDs are refused outright: no parser ever sees an entity declaration."""
+    if b"<!DOCTYPE" in head[:4096] or b"<!ENTITY" in head[:4096]:
+        return f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
     return ""
 
 
@@ -233,6 +244,10 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
             sub.scan = scan_zip(z)
             sub.has_macros = any(n.lower().endswith("vbaproject.bin") for n in z.namelist())
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
+    except HostileXml as exc:
+        sub.scan = None
+        sub.problem = str(exc)
+        return sub
     except Exception as exc:  # zipfile, XML and calamine errors all mean "cannot open"
         sub.problem = f"文件已损坏，无法作为 xlsx 工作簿打开（{type(exc).__name__}）"
         return sub
