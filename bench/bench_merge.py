@@ -22,13 +22,12 @@ import json
 import os
 import random
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import time
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -149,16 +148,18 @@ def main() -> None:
         mj = wallj / n * 1000
         print(f"  (a) calamine + zip scan      {a:7.2f} ms/file")
         print(f"  (b) openpyxl load_workbook   {b:7.2f} ms/file")
-        print(f"  check (one process)          {chk:7.2f} ms/file   = {chk / a:4.2f}× (a), {b / chk:5.1f}× faster than (b)")
+        print(f"  check (one process)          {chk:7.2f} ms/file   = {chk / a:4.2f}× (a),"
+              f" {b / chk:5.1f}× faster than (b)")
         if n <= 5000:
-            print(f"  merge --jobs 1 end to end    {m1:7.2f} ms/file   = {m1 / a:4.2f}× (a), {b / m1:5.1f}× faster than (b);"
-                  f" {wall1:.1f} s, peak RSS {rss1:.0f} MB")
+            print(f"  merge --jobs 1 end to end    {m1:7.2f} ms/file   = {m1 / a:4.2f}× (a),"
+                  f" {b / m1:5.1f}× faster than (b); {wall1:.1f} s, peak RSS {rss1:.0f} MB")
         print(f"  merge --jobs {args.jobs} end to end    {mj:7.2f} ms/file   = {mj * args.jobs / a:4.2f}× (a) in CPU,"
               f" {b / mj:5.1f}× faster than (b); {wallj:.1f} s wall, peak RSS {rssj:.0f} MB")
         rows.append((n, a, b, chk, m1, mj, wall1, wallj, rssj))
-    print("\n| N | (a) ms | (b) ms | check ms | merge -j1 ms | merge -j2 ms | vs (a) | vs (b) | merge -j2 s | peak RSS MB |")
+    print("\n| N | (a) ms | (b) ms | check ms | merge -j1 ms | merge -j2 ms | check vs (a) |"
+          " merge vs (b) | merge -j2 s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for n, a, b, chk, m1, mj, w1, wj, rss in rows:
+    for n, a, b, chk, m1, mj, _w1, wj, rss in rows:
         print(f"| {n} | {a:.2f} | {b:.1f} | {chk:.2f} | {m1:.2f} | {mj:.2f} | {chk / a:.2f}× | {b / mj:.0f}× |"
               f" {wj:.1f} | {rss:.0f} |")
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
 from perfxl import __version__
 from perfxl.errors import OutputError
@@ -42,6 +44,50 @@ class Col:
     kind: str = "text"  # text / money / int / link / status
 
 
+class _FastSheet(Worksheet):  # type: ignore[misc]
+    """A worksheet that can append whole rows of plain values in constant-memory mode.
+
+    XlsxWriter spends ~8 µs per cell on bookkeeping; the large data sheets of a city-wide
+    merge have millions of plain cells (text and numbers, no links), written here with the
+    same XML and escaping XlsxWriter uses, at a fraction of the cost.
+    """
+
+    def write_plain_rows(self, first_row: int, rows: Sequence[Sequence[Any]], formats: Sequence[Any]) -> None:
+        if not rows:
+            return
+        if self.constant_memory:
+            self._write_single_row(first_row)  # flush what is pending (the header row)
+        fh = self.fh
+        xfs = [f" s=\"{f._get_xf_index()}\"" if f is not None else "" for f in formats]
+        letters = [xl_col_to_name(c) for c in range(len(formats))]
+        esc_ctrl = self._escape_control_characters
+        for i, row in enumerate(rows):
+            rn = first_row + i + 1
+            out = [f'<row r="{rn}">']
+            for c, v in enumerate(row):
+                if v is None or v == "" or isinstance(v, tuple):
+                    continue
+                if isinstance(v, bool):
+                    v = "是" if v else "否"
+                if isinstance(v, (int, float)):
+                    out.append(f'<c r="{letters[c]}{rn}"{xfs[c]}><v>{v:.16G}</v></c>')
+                    continue
+                text = str(v)[:32767]
+                text = esc_ctrl(text)
+                if _XML_SPECIAL.search(text):
+                    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+                out.append(f'<c r="{letters[c]}{rn}"{xfs[c]} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+            out.append("</row>")
+            fh.write("".join(out))
+        last = first_row + len(rows) - 1
+        self._check_dimensions(last, len(formats) - 1)
+        self.previous_row = last + 1
+
+
+_XML_SPECIAL = re.compile(r"[&<>]")
+
+
 class _Writer:
     def __init__(self, wb: Any, out: Path) -> None:
         self.wb = wb
@@ -53,7 +99,7 @@ class _Writer:
         self._link_note: set[str] = set()
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
-        self.sheets = {name: wb.add_worksheet(name) for name in SHEETS}
+        self.sheets = {name: wb.add_worksheet(name, worksheet_class=_FastSheet) for name in SHEETS}
         base = {"font_name": FONT, "font_size": 10, "valign": "top"}
         self.f = {
             "header": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
@@ -93,9 +139,13 @@ class _Writer:
             self.notes.append(f"“{name}”共 {len(rows)} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
                               f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
             rows = rows[:limit]
-        for r, row in enumerate(rows, start=1):
-            for c, (col, value) in enumerate(zip(cols, row, strict=True)):
-                self._cell(ws, r, c, col, value)
+        if any(c.kind == "link" for c in cols):
+            for r, row in enumerate(rows, start=1):
+                for c, (col, value) in enumerate(zip(cols, row, strict=True)):
+                    self._cell(ws, r, c, col, value)
+        else:  # plain rows: the fast path (sources become their text)
+            plain = [[v[1] if isinstance(v, tuple) else v for v in row] for row in rows]
+            ws.write_plain_rows(1, plain, [self._format_of(col) for col in cols])
         last = max(1, len(rows))
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
@@ -125,6 +175,13 @@ class _Writer:
         os.replace(tmp, path)
         self.spilled.append(path)
         return path
+
+    def _format_of(self, col: Col) -> Any:
+        if col.kind == "money":
+            return self.f["money"]
+        if col.kind == "int":
+            return self.f["int"]
+        return self.f["wrap" if col.width >= 30 else "text"]
 
     def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> None:
         if value is None or value == "":
