@@ -109,6 +109,13 @@ def build(out: Path) -> dict[str, Expect]:
         return b.replace("两馆免费开放".encode(), b"&xxe;", 1)
 
     add("外部实体.xlsx", rezip(clean, external), "rejected", "file.unreadable", message="DOCTYPE")
+
+    def sheet_entity(n: str, b: bytes) -> bytes:
+        if n != "xl/worksheets/sheet1.xml":
+            return b
+        return b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', xxe, 1)
+
+    add("工作表里的实体.xlsx", rezip(clean, sheet_entity), "rejected", "file.unreadable", message="DOCTYPE")
     rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{"数据" * 20}</t></is></c></row>'
                    for r in range(1, 400_001))  # fmt: skip
     huge = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
