@@ -65,7 +65,9 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
             rn = first_row + i + 1
             out = [f'<row r="{rn}">']
             for c, v in enumerate(row):
-                if v is None or v == "" or isinstance(v, tuple):
+                if isinstance(v, tuple):  # a (url, text) source: its text
+                    v = v[1]
+                if v is None or v == "":
                     continue
                 if isinstance(v, bool):
                     v = "是" if v else "否"
@@ -144,8 +146,7 @@ class _Writer:
                 for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                     self._cell(ws, r, c, col, value)
         else:  # plain rows: the fast path (sources become their text)
-            plain = [[v[1] if isinstance(v, tuple) else v for v in row] for row in rows]
-            ws.write_plain_rows(1, plain, [self._format_of(col) for col in cols])
+            ws.write_plain_rows(1, rows, [self._format_of(col) for col in cols])
         last = max(1, len(rows))
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
