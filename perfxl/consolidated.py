@@ -75,7 +75,8 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
                     out.append(f'<c r="{letters[c]}{rn}"{xfs[c]}><v>{v:.16G}</v></c>')
                     continue
                 text = str(v)[:32767]
-                text = esc_ctrl(text)
+                if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
+                    text = esc_ctrl(text)
                 if _XML_SPECIAL.search(text):
                     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                 space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
@@ -88,6 +89,7 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
 
 
 _XML_SPECIAL = re.compile(r"[&<>]")
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 
 
 class _Writer:

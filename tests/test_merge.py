@@ -150,6 +150,7 @@ def test_formula_like_text_stays_text(tmp_path: Path) -> None:
     evil = ["=HYPERLINK(\"http://x\",\"点我\")", "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+1", "-2+3", "=100%"]
     data["fields"]["goal"] = evil[0]
     data["fields"]["implementer"] = evil[1]
+    data["fields"]["category"] = "字面_x0041_编码"  # must not turn into "A" on the way through
     for row, text in zip(data["tables"]["indicators"], evil, strict=False):
         row["level3"] = text
     src = fill_file(FormData.from_json(data), tmp_path / "恶意.xlsx")
@@ -163,6 +164,8 @@ def test_formula_like_text_stays_text(tmp_path: Path) -> None:
     for text in evil:
         esc = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
         assert esc in strings or text in strings, text
+    # a literal _xHHHH_ is escaped the way Excel and XlsxWriter do, so it is not decoded to "A"
+    assert "字面_x005F_x0041_编码" in strings
 
 
 def test_cli_merge(tmp_path: Path) -> None:
