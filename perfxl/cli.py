@@ -122,8 +122,17 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 @click.option("-q", "--quiet", is_flag=True, help="不在屏幕上列出每个问题，只输出汇总。")
 def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | None, fail_on: str,
           year: int | None, quiet: bool) -> None:
-    """校验填报好的工作簿，列出每个问题的位置和说明。"""
-    report = check_paths(list(files), year=year)
+    """校验填报好的工作簿，列出每个问题的位置和说明。可以给文件，也可以给文件夹。"""
+    paths: list[Path] = []
+    for item in files:
+        if item.is_dir():
+            found, skipped = collect([item])
+            paths += found
+            for p, why in skipped:
+                click.echo(f"已跳过：{p}（{why}）", err=True)
+        else:
+            paths.append(item)
+    report = check_paths(paths, year=year)
     text = text_report(report)
     click.echo(text.splitlines()[-1] if quiet else text.rstrip("\n"))
     if json_path is not None:

@@ -64,3 +64,15 @@ def test_every_command_has_chinese_help() -> None:
         for p in cmd.params:
             if getattr(p, "help", None):
                 assert any("\u4e00" <= ch <= "\u9fff" for ch in p.help)  # type: ignore[union-attr]
+
+
+def test_check_accepts_a_folder(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    src = Path(__file__).resolve().parents[1] / "samples" / "项目支出_08_两馆免费开放.xlsx"
+    shutil.copy(src, folder / src.name)
+    (folder / "~$锁.xlsx").write_bytes(b"x")
+    code, out, err = run("check", str(folder))
+    assert code == 0 and "两馆免费开放" in out and "已跳过" in err and "临时锁文件" in err
