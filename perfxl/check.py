@@ -426,13 +426,12 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     else:
         inputs = _input_cells(sub, spec)
     for sheet, (r0, c0, r1, c1) in odd_merges:
-        if True:
-            hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
-            if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
-                r.add(rule="template.merged_inputs", severity=Severity.WARNING, sheet=sheet,
-                      cell=xl_rowcol_to_cell(*hit[0]),
-                      message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
-                              "只读取左上角单元格")  # fmt: skip
+        hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
+        if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
+            r.add(rule="template.merged_inputs", severity=Severity.WARNING, sheet=sheet,
+                  cell=xl_rowcol_to_cell(*hit[0]),
+                  message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
+                          "只读取左上角单元格")  # fmt: skip
     for sheet, odd in odd_formulas.items():
         for ref in sorted(odd, key=xl_cell_to_rowcol):
             if xl_cell_to_rowcol(ref) in inputs.get(sheet, set()):
@@ -491,32 +490,31 @@ def _schemas(reports: list[FileReport]) -> None:
 
 
 def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
-    if True:
-        labels = {f.id: f.label for f in spec.fields}
-        cols = [f.id for f in spec.fields if not f.prefill]
-        records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]
-        for fail in validate(fields_schema(spec), records, cols):
-            _schema_finding(group[fail.key], fail, labels.get(fail.column, fail.column),
-                            group[fail.key].submission.fields[fail.column])  # type: ignore[union-attr]  # fmt: skip
-        for t in spec.tables:
-            keys: list[tuple[FileReport, int]] = []
-            recs: list[dict[str, Any]] = []
-            for r in group:
-                for i, row in enumerate(r.submission.data.tables.get(t.id, [])):  # type: ignore[union-attr]
-                    keys.append((r, i))
-                    recs.append({c.id: _clean(row.get(c.id), c.id) for c in t.columns})
-            tcols = [c.id for c in t.columns]
-            for fail in validate(table_schema(spec, t), recs, tcols):
-                r, i = keys[fail.key]
-                sub = r.submission
-                assert sub is not None
-                label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行{t.column(fail.column).label}"
-                if fail.check == "level_pair":
-                    row = recs[fail.key]
-                    label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行二级指标“{row['level2']}”"
-                    fail = Failure(fail.key, fail.column, fail.check, None)
-                    label += f"不属于一级指标“{row['level1']}”"
-                _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column))
+    labels = {f.id: f.label for f in spec.fields}
+    cols = [f.id for f in spec.fields if not f.prefill]
+    records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]
+    for fail in validate(fields_schema(spec), records, cols):
+        _schema_finding(group[fail.key], fail, labels.get(fail.column, fail.column),
+                        group[fail.key].submission.fields[fail.column])  # type: ignore[union-attr]  # fmt: skip
+    for t in spec.tables:
+        keys: list[tuple[FileReport, int]] = []
+        recs: list[dict[str, Any]] = []
+        for r in group:
+            for i, row in enumerate(r.submission.data.tables.get(t.id, [])):  # type: ignore[union-attr]
+                keys.append((r, i))
+                recs.append({c.id: _clean(row.get(c.id), c.id) for c in t.columns})
+        tcols = [c.id for c in t.columns]
+        for fail in validate(table_schema(spec, t), recs, tcols):
+            r, i = keys[fail.key]
+            sub = r.submission
+            assert sub is not None
+            label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行{t.column(fail.column).label}"
+            if fail.check == "level_pair":
+                row = recs[fail.key]
+                label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行二级指标“{row['level2']}”"
+                fail = Failure(fail.key, fail.column, fail.check, None)
+                label += f"不属于一级指标“{row['level1']}”"
+            _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column))
 
 
 def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc) -> None:
