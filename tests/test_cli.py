@@ -76,3 +76,12 @@ def test_check_accepts_a_folder(tmp_path: Path) -> None:
     (folder / "~$锁.xlsx").write_bytes(b"x")
     code, out, err = run("check", str(folder))
     assert code == 0 and "两馆免费开放" in out and "已跳过" in err and "临时锁文件" in err
+
+
+def test_importing_perfxl_pulls_in_no_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, perfxl; print(','.join(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""  # pandas/pandera load only when validating, openpyxl only when annotating
