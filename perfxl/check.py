@@ -15,7 +15,7 @@ from typing import Any, Literal
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from perfxl.data import numeric_view
-from perfxl.derive import DERIVED_LOCATION, Derived, derive
+from perfxl.derive import DERIVED_LOCATION, Derived, UnitCost, derive, unit_costs
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
@@ -281,7 +281,9 @@ def rule_message(o: Outcome) -> str:
 
 
 def _term_loc(sub: Submission, spec: FormSpec, t: Term, row: int | None,
-              derived: dict[str, Derived]) -> Loc | None:  # fmt: skip
+              derived: dict[str, Derived], standards: list[UnitCost]) -> Loc | None:  # fmt: skip
+    if t.agg == "row" and t.table == "unit_costs" and row is not None:
+        return sub.cell("indicators", standards[row].row, "value")  # the standard's own cell
     if t.agg == "row" and t.table and row is not None:
         return sub.cell(t.table, row, t.column)
     if t.agg == "sum" and t.table:
@@ -306,6 +308,8 @@ def _rules(r: FileReport, spec: FormSpec) -> None:
     derived = derive(spec.kind, dict(sub.data.fields), {k: list(v) for k, v in sub.data.tables.items()},
                      r.targets)  # fmt: skip
     values: dict[str, float | None] = {**fields, **{k: d.value for k, d in derived.items()}}
+    standards = unit_costs(sub.data.tables.get("indicators", []), r.targets) if spec.kind == "project" else []
+    tables = {**tables, "unit_costs": [{"expected": u.expected, "component": u.component} for u in standards]}
     for rule in rules_for(spec.kind):
         found = evaluate(rule, values, tables)
         if not found:  # row rules on an empty table: say it was looked at
@@ -313,14 +317,18 @@ def _rules(r: FileReport, spec: FormSpec) -> None:
         for o in found:
             loc = None
             for t in rule.left + rule.right:
-                loc = _term_loc(sub, spec, t, o.row, derived)
+                loc = _term_loc(sub, spec, t, o.row, derived, standards)
                 if loc:
                     break
             r.outcomes.append((o, loc))
             if o.status not in ("fail", "incomplete"):
                 continue
+            message = rule_message(o)
+            if rule.table == "unit_costs" and o.row is not None:
+                std, qty, cost = standards[o.row].names
+                message += f"（“{std}”×“{qty}”，对照“{cost}”）"
             r.add(rule=rule.id, severity=rule.severity, sheet=loc.sheet if loc else "",
-                  cell=loc.cell if loc else "", message=rule_message(o), expected=o.right,
+                  cell=loc.cell if loc else "", message=message, expected=o.right,
                   actual=o.left)  # fmt: skip
     _coverage(r, spec)
 

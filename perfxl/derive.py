@@ -54,6 +54,65 @@ def indicator_costs(rows: Sequence[Mapping[str, object]], targets: list[Target])
     }
 
 
+_STANDARD_SUFFIX = re.compile(r"(分项)?(单位成本|人均标准|平均费用标准|平均标准|费用标准|支出标准|标准)$")
+
+
+def _lcs(a: str, b: str) -> int:
+    """Length of the longest common substring (names are short: quadratic is fine)."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(len(b)):
+            k = 0
+            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    expected: float | None  # standard × quantity, 万元
+    component: float | None  # the matching cost indicator, 万元
+    row: int  # the standard's indicator row
+    names: tuple[str, str, str]  # standard, quantity, cost
+
+
+def unit_costs(rows: Sequence[Mapping[str, object]], targets: list[Target]) -> list[UnitCost]:
+    """Per-unit standards (元/人, 万元/次 …) × the matching quantity vs the matching cost.
+
+    Heuristic (reference/domain.md, identity 4): the quantity is a 数量指标 whose unit is the
+    standard's denominator and whose name shares the most with the standard's name stem (at
+    least 2 characters, a unique best); the cost is a money 成本指标 sharing at least 4.
+    """
+    out: list[UnitCost] = []
+    names = [str(r.get("level3") or "") for r in rows]
+    for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
+        if row.get("level1") != COST_LEVEL1 or t.number is None or t.unit.count("/") != 1:
+            continue
+        money, per = t.unit.split("/")
+        if money not in ("元", "万元") or not per:
+            continue
+        stem = _STANDARD_SUFFIX.sub("", names[i]) or names[i]
+
+        def best(candidates: list[int], floor: int, stem: str = stem) -> int | None:
+            scored = sorted(((_lcs(stem, names[j]), j) for j in candidates), reverse=True)
+            if not scored or scored[0][0] < floor or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+                return None
+            return scored[0][1]
+
+        qty = best([j for j, (r, q) in enumerate(zip(rows, targets, strict=True))
+                    if r.get("level2") == "数量指标" and q.number is not None and q.unit == per], 2)  # fmt: skip
+        cost = best([j for j, (r, c) in enumerate(zip(rows, targets, strict=True))
+                     if j != i and r.get("level1") == COST_LEVEL1 and to_wan(c.number, c.unit) is not None
+                     and not TOTAL_COST.search(names[j])], 4)  # fmt: skip
+        if qty is None or cost is None:
+            continue
+        expected = to_wan(t.number * (targets[qty].number or 0), money)
+        out.append(UnitCost(expected=expected, component=to_wan(targets[cost].number, targets[cost].unit), row=i,
+                            names=(names[i], names[qty], names[cost])))  # fmt: skip
+    return out
+
+
 def count_listed(text: object) -> float | None:
     """How many items a list field names: a numbered list's highest number, else the
     number of items separated by 、，；和 (as written in the published forms)."""

@@ -226,6 +226,20 @@ RULES += (
         missing=Missing.SKIP,
     ),
     Rule(
+        id="project.cost.unit_standard",
+        kind="project",
+        title="单位成本标准×数量＝对应成本指标",
+        left_label="标准×数量",
+        left=(cell("unit_costs.expected"),),
+        op=Op.EQ,
+        right_label="对应成本指标",
+        right=(cell("unit_costs.component"),),
+        severity=Severity.WARNING,  # a heuristic match by name and unit
+        missing=Missing.SKIP,
+        table="unit_costs",
+        tolerance=0.01,
+    ),
+    Rule(
         id="dept.counts.units",
         kind="dept",
         title="直属单位数＝名单所列单位数",

@@ -1,6 +1,6 @@
 """samples/bad/: the mistakes departments really make, and what each must produce.
 
-Each case starts from a clean sample (两馆免费开放 has no findings; 民政局's
+Each case starts from a clean sample (妇女儿童工作专项经费 has no findings; 民政局's
 are known), applies one mistake, and lists the exact (sheet, cell, rule)
 findings `perfxl check --year 2024` must report.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from perfxl.data import FormData
 from perfxl.exchange import fill_file
 
-CLEAN_PROJECT = "项目支出_08_两馆免费开放"
+CLEAN_PROJECT = "项目支出_01_妇女儿童工作专项经费"
 DEPT = "部门整体_02_济南市历下区民政局"
 DEPT_BASE = [
     ("年度主要任务", "E34", "dept.tasks.total_vs_project"),
@@ -63,13 +63,13 @@ def _task_row(d: FormData) -> None:
 
 
 CASES: list[Case] = [
-    Case("01_二级指标不属于一级指标", CLEAN_PROJECT, _ind(5, level2="经济成本指标"),
-         [("绩效指标", "C9", "schema.level_pair")]),
-    Case("02_缺少计量单位", CLEAN_PROJECT, _ind(5, unit=None), [("绩效指标", "F9", "value.no_unit")]),
-    Case("03_满意度120%", CLEAN_PROJECT, _ind(13, value=120), [("绩效指标", "F17", "value.percent_over_100")]),
+    Case("01_二级指标不属于一级指标", CLEAN_PROJECT, _ind(7, level2="经济成本指标"),
+         [("绩效指标", "C11", "schema.level_pair")]),
+    Case("02_缺少计量单位", CLEAN_PROJECT, _ind(7, unit=None), [("绩效指标", "F11", "value.no_unit")]),
+    Case("03_满意度120%", CLEAN_PROJECT, _ind(16, value=120), [("绩效指标", "F20", "value.percent_over_100")]),
     Case("04_资金来源合计不等于总额", CLEAN_PROJECT, _fields(fiscal=30.0),
          [("项目支出", "C5", "project.funds.total")]),
-    Case("05_金额栏填了文字", CLEAN_PROJECT, _fields(fiscal="四十万元"),
+    Case("05_金额栏填了文字", CLEAN_PROJECT, _fields(fiscal="八十万元"),
          [("项目支出", "C6", "value.not_a_number"), ("项目支出", "C5", "project.funds.total")]),
     Case("06_必填项为空", CLEAN_PROJECT, _fields(category=None, implementer=None, goal=None),
          [("项目支出", "D3", "schema.required"), ("项目支出", "D4", "schema.required"),

@@ -41,12 +41,19 @@ SEED_FINDINGS: dict[str, list[tuple[str, str, str]]] = {
     "党校专项业务经费": [],
     "省部级劳模春节慰问金、荣誉津贴": [
         ("绩效指标", "F5", "project.cost.components_vs_total"),  # =2 元, =1.46 元 (万元 meant)
+        ("绩效指标", "F7", "project.cost.unit_standard"),  # 1000 元/人 × 20 人 = 2 万元 ≠ 2 元
+        ("绩效指标", "F8", "project.cost.unit_standard"),  # 1800 元/人 × 3 人 = 0.54 万元 ≠ 1.46 元
     ],
     "政务大厅运行经费": [],
     "信访业务经费": [("绩效指标", "F12", "value.no_operator"), ("绩效指标", "F8", "value.no_operator")],
     "学生资助类": [("绩效指标", "F6", "value.unit_incomplete"), ("绩效指标", "F7", "value.unit_incomplete")],
-    "内贸综合业务专项资金": [("绩效指标", "F72", "value.no_operator")],  # "0 起"
-    "两馆免费开放": [],
+    "内贸综合业务专项资金": [
+        ("绩效指标", "F72", "value.no_operator"),  # "0 起"
+        ("绩效指标", "F28", "project.cost.unit_standard"),  # 12.5 万元/次 × 2 次 = 25 ≠ 50 万元
+    ],
+    "两馆免费开放": [
+        ("绩效指标", "F8", "project.cost.unit_standard"),  # 3 万元/个 × 10 个 = 30 ≠ 20 万元
+    ],
     "文旅专项业务经费": [],
     "非遗保护、宣传系列活动": [  # 满意度指标 row left empty
         ("绩效指标", "D14", "project.indicators.level1_missing"),
@@ -108,7 +115,7 @@ def test_reader_finds_values_by_defined_name(seed_files: dict[str, Path]) -> Non
 # ----- what users type --------------------------------------------------------------
 
 def project(**changes: object) -> FormData:
-    data = seed_data()["两馆免费开放"]
+    data = seed_data()["妇女儿童工作专项经费"]  # a form with no findings
     data.fields.update(changes)  # type: ignore[arg-type]
     return data
 
@@ -118,7 +125,7 @@ def run_one(data: FormData, tmp_path: Path, **kw: object) -> list[tuple[str, str
     return sorted((f.sheet, f.cell, f.rule) for f in report.files[0].findings)
 
 
-@pytest.mark.parametrize("typed", ["40", " 40 ", "４０", "40.00", "40万元"])
+@pytest.mark.parametrize("typed", ["80", " 80 ", "８０", "80.00", "80万元"])
 def test_numbers_typed_as_text_are_read(typed: str, tmp_path: Path) -> None:
     found = run_one(project(total=typed), tmp_path)
     assert [r for r in found if r[2] != "value.not_a_number" and r[2] != "value.unit_in_amount"] == []
@@ -131,7 +138,7 @@ def test_thousands_separator_in_money(tmp_path: Path) -> None:
 
 
 def test_text_in_money_cell_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    found = run_one(project(fiscal="四十万"), tmp_path)
+    found = run_one(project(fiscal="八十万"), tmp_path)
     assert ("项目支出", "C6", "value.not_a_number") in found
     assert ("项目支出", "C5", "project.funds.total") in found  # total 40 vs sources 0
 
@@ -157,16 +164,16 @@ def test_funding_not_adding_up(tmp_path: Path) -> None:
 def test_indicator_typing(op: object, value: object, unit: object, rule: str | None,
                           tmp_path: Path) -> None:  # fmt: skip
     data = project()
-    data.tables["indicators"][5].update(op=op, value=value, unit=unit)  # type: ignore[dict-item]
+    data.tables["indicators"][7].update(op=op, value=value, unit=unit)  # type: ignore[dict-item]
     found = run_one(data, tmp_path)
-    assert found == ([] if rule is None else [("绩效指标", "F9", rule)])
+    assert found == ([] if rule is None else [("绩效指标", "F11", rule)])
 
 
 def test_level2_must_belong_to_level1_and_required_cells(tmp_path: Path) -> None:
     data = project(implementer=None)
-    data.tables["indicators"][5].update(level2="经济成本指标")  # under 产出指标
+    data.tables["indicators"][7].update(level2="经济成本指标")  # under 产出指标
     found = run_one(data, tmp_path)
-    assert found == [("绩效指标", "C9", "schema.level_pair"), ("项目支出", "D4", "schema.required")]
+    assert found == [("绩效指标", "C11", "schema.level_pair"), ("项目支出", "D4", "schema.required")]
 
 
 def test_alias_level2_accepted(tmp_path: Path) -> None:
@@ -229,7 +236,7 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 def test_cli_exit_codes_and_report(seed_files: dict[str, Path], tmp_path: Path) -> None:
-    clean = str(seed_files["两馆免费开放"])
+    clean = str(seed_files["妇女儿童工作专项经费"])
     code, out, _ = cli("check", clean)
     assert code == 0 and "通过，未发现问题" in out
     warn_only = str(seed_files["济南市历下区民政局"])
@@ -252,7 +259,7 @@ def test_cli_json_contract(seed_files: dict[str, Path], tmp_path: Path) -> None:
     assert code == 1
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["summary"]["files"] == 13
-    assert doc["summary"]["ok"] == 5
+    assert doc["summary"]["ok"] == 4
     assert len(doc["findings"]) == sum(len(v) for v in SEED_FINDINGS.values())
     assert {f["rule"] for f in doc["findings"]} >= {"dept.budget.use_vs_source", "value.malformed_number"}
 

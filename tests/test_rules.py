@@ -33,7 +33,8 @@ def test_registry_ids_unique_and_chinese_titles() -> None:
         assert r.id.startswith(f"{r.kind}.")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in r.title)
     assert {r.id for r in rules_for("project")} == {
-        "project.funds.total", "project.cost.total_vs_budget", "project.cost.components_vs_total"}
+        "project.funds.total", "project.cost.total_vs_budget", "project.cost.components_vs_total",
+        "project.cost.unit_standard"}
 
 
 def test_tolerance_derives_from_precision() -> None:

@@ -2,7 +2,7 @@
 
 `build(out)` writes every case into `out` and returns what `check` must say
 about each: its status and the rules it must report. Cases start from a clean
-sample (两馆免费开放), so any finding is the one the case introduces.
+sample (妇女儿童工作专项经费), so any finding is the one the case introduces.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from perfxl.data import FormData
 from perfxl.exchange import fill_file
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = ROOT / "samples" / "data" / "项目支出_08_两馆免费开放.json"
+BASE = ROOT / "samples" / "data" / "项目支出_01_妇女儿童工作专项经费.json"
 SECRET = "PERFXL-SECRET-7f3a"  # what an external entity would leak if it were resolved
 
 
@@ -106,7 +106,7 @@ def build(out: Path) -> dict[str, Expect]:
         if n != "xl/sharedStrings.xml":
             return b
         b = b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', xxe, 1)
-        return b.replace("两馆免费开放".encode(), b"&xxe;", 1)
+        return b.replace("妇女儿童工作专项经费".encode(), b"&xxe;", 1)
 
     add("外部实体.xlsx", rezip(clean, external), "rejected", "file.unreadable", message="DOCTYPE")
 
