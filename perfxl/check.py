@@ -123,7 +123,7 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
               message=(f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
                        "请使用最新下发的模板"),
               expected=spec.version, actual=meta.get("spec_version"))  # fmt: skip
-    year = _int(meta.get("year"))
+    year = sub.year
     if expected_year is not None and year != expected_year:
         r.add(rule="template.year", severity=Severity.ERROR, sheet=META_SHEET,
               message=f"这是 {year} 年度的模板，本次收集的是 {expected_year} 年度，请使用 {expected_year} 年度模板",
@@ -196,13 +196,6 @@ def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str
                  if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)]  # fmt: skip
         hit = _EXPECTED[key] = (spec, cells)
     return hit[1]
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text or "")
-    except ValueError:
-        return None
 
 
 # ----- values ---------------------------------------------------------------------
@@ -423,7 +416,7 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
               message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
     for text in sub.truncated:
         r.add(rule="file.limit", severity=Severity.WARNING, message=text)
-    layout = build_layout(spec, _int(sub.meta.get("year")) or 2024)
+    layout = build_layout(spec, sub.year or 2024)
     designed, formulas_by_design = _designed(layout)
     odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
                   if (sheet, *rng) not in designed]  # fmt: skip

@@ -20,7 +20,7 @@ from perfxl.errors import OutputError, PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
-from perfxl.merge import collect, merge
+from perfxl.merge import collect, merge_collected
 from perfxl.report import json_report, merge_json, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
@@ -173,10 +173,10 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
 def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json_path: Path | None,
               year: int | None, jobs: int, quiet: bool) -> None:
     """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。"""
-    files, _ = collect(list(inputs))
+    files, skipped = collect(list(inputs))
     show = not quiet and sys.stderr.isatty()
     with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
-        result = merge(list(inputs), catalog=catalog, year=year, jobs=jobs, progress=bar.update)
+        result = merge_collected(files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update)
     write_consolidated(result, output)
     if json_path is not None:
         atomic_write(json_path, merge_json(result).encode("utf-8"))

@@ -171,6 +171,12 @@ def _competent(r: FileReport) -> str:
 def merge(inputs: Sequence[Path], *, catalog: Path | None = None, year: int | None = None, jobs: int = 1,
           progress: Progress | None = None) -> MergeResult:  # fmt: skip
     files, skipped = collect(inputs)
+    return merge_collected(files, skipped, catalog=catalog, year=year, jobs=jobs, progress=progress)
+
+
+def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catalog: Path | None = None,
+                    year: int | None = None, jobs: int = 1, progress: Progress | None = None) -> MergeResult:
+    """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar)."""
     entries = read_catalog(catalog) if catalog else []
     reports = check_parallel(files, year, jobs, progress)
     roster: list[RosterRow] = []
@@ -286,16 +292,16 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
         by_competent[p.competent].append(p)
     tie = CROSS_RULES["cross.task_vs_project"]
     share = CROSS_RULES["cross.projects_vs_project_exp"]
+    views = {id(r): numeric_view(get_spec(r.kind), r.report.submission.data)  # type: ignore[union-attr, arg-type]
+             for r in accepted}  # amounts parsed once per submission  # fmt: skip
     for p in projects:
-        sub = p.report.submission  # type: ignore[union-attr]
-        assert sub is not None and sub.data is not None
-        fields, _ = numeric_view(get_spec("project"), sub.data)
+        fields, _ = views[id(p)]
         dept = depts.get(p.competent)
         if dept is None:
             continue
         dsub = dept.report.submission  # type: ignore[union-attr]
         assert dsub is not None and dsub.data is not None
-        _, dtables = numeric_view(get_spec("dept"), dsub.data)
+        _, dtables = views[id(dept)]
         matched = False
         for i, row in enumerate(dsub.data.tables.get("tasks", [])):
             if p.entity in _project_names(row.get("projects")):
@@ -309,13 +315,9 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
                                   detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目"))  # fmt: skip
     for name, dept in sorted(depts.items()):
         dsub = dept.report.submission  # type: ignore[union-attr]
-        assert dsub is not None and dsub.data is not None
-        dfields, _ = numeric_view(get_spec("dept"), dsub.data)
-        totals = []
-        for p in by_competent.get(name, []):
-            psub = p.report.submission  # type: ignore[union-attr]
-            assert psub is not None and psub.data is not None
-            totals.append(numeric_view(get_spec("project"), psub.data)[0]["total"] or 0.0)
+        assert dsub is not None
+        dfields, _ = views[id(dept)]
+        totals = [views[id(p)][0]["total"] or 0.0 for p in by_competent.get(name, [])]
         values = {"projects_total": sum(totals) if totals else None, "exp_project": dfields["exp_project"]}
         (o,) = evaluate(share, values)
         detail = f"{len(totals)} 张项目表合计，与部门项目支出对照（项目表可只覆盖部分项目）" if totals else ""

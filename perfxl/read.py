@@ -77,6 +77,14 @@ class Submission:
     truncated: list[str] = field(default_factory=list)  # what limits cut short, for findings
     merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # sheet → r0,c0,r1,c1
 
+    @property
+    def year(self) -> int | None:
+        """The budget year the template was issued for (from its metadata)."""
+        try:
+            return int(self.meta.get("year", ""))
+        except ValueError:
+            return None
+
     def slim(self) -> None:
         """Drop what only checking needed (every cell, structure scan): a county merge holds
         thousands of submissions at once."""
@@ -268,7 +276,7 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
         return sub
     sub.kind = kind
     spec = get_spec(kind)
-    layout = build_layout(spec, _year(sub.meta.get("year")) or 2024)
+    layout = build_layout(spec, sub.year or 2024)
     for sheet_name in names:
         if sheet_name in (META_SHEET, LISTS_SHEET, INSTRUCTIONS_SHEET):
             continue  # nothing to read there; their integrity is the fingerprint's job
@@ -280,13 +288,6 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     _locate(sub, spec, layout)
     sub.data = _extract(sub, spec)
     return sub
-
-
-def _year(text: str | None) -> int | None:
-    try:
-        return int(text or "")
-    except ValueError:
-        return None
 
 
 def _locate(sub: Submission, spec: FormSpec, layout: Layout) -> None:
@@ -312,7 +313,7 @@ def _locate(sub: Submission, spec: FormSpec, layout: Layout) -> None:
 
 
 def _extract(sub: Submission, spec: FormSpec) -> FormData:
-    data = FormData(kind=spec.kind, year=_year(sub.meta.get("year")) or 0)
+    data = FormData(kind=spec.kind, year=sub.year or 0)
     for f in spec.fields:
         loc = sub.fields[f.id]
         r, c = xl_cell_to_rowcol(loc.cell)
