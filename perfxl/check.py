@@ -19,7 +19,7 @@ from perfxl.derive import DERIVED_LOCATION, Derived, UnitCost, derive, unit_cost
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
-from perfxl.layout import Layout, build_layout
+from perfxl.layout import build_layout
 from perfxl.read import Loc, Submission, parse_ref, read_submission
 from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
 from perfxl.schema import Failure, fields_schema, table_schema, validate
@@ -163,17 +163,19 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
             r.add(rule="template.fingerprint", severity=Severity.WARNING, sheet=INSTRUCTIONS_SHEET,
                   message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
                   expected=meta.get("fingerprint"), actual=ours)  # fmt: skip
-    for sl in build_layout(spec, year or 2024).sheets:
+    layout = build_layout(spec, year or 2024)
+    for sl in layout.sheets:
         name = sl.spec.name
         if name in missing:
             continue
         if not sub.scan.sheet_protected.get(name, False):
             r.add(rule="template.unprotected", severity=Severity.WARNING, sheet=name,
                   message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")  # fmt: skip
-        for cell in sl.cells:
-            if cell.formula is not None and cell.ref not in sub.scan.formula_cells.get(name, set()):
+        present = sub.scan.formula_cells.get(name, set())
+        for ref in layout.formula_refs().get(name, ()):
+            if ref not in present:
                 r.add(rule="template.formula_removed", severity=Severity.WARNING, sheet=name,
-                      cell=cell.ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
+                      cell=ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
     if not sub.scan.structure_locked:
         r.add(rule="template.structure_unprotected", severity=Severity.INFO,
               message="工作簿结构保护被取消")  # fmt: skip
@@ -383,20 +385,6 @@ def _internal_error(r: FileReport, exc: Exception) -> None:
           message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
 
 
-def _designed(layout: Layout) -> tuple[set[tuple[str, int, int, int, int]], dict[str, set[str]]]:
-    """Merges and formula cells the template itself has (cached on the shared layout)."""
-    cached = getattr(layout, "_designed", None)
-    if cached is None:
-        merges = {(c.sheet, c.row, c.col, c.row, c.col + c.span - 1) for c in layout.cells() if c.span > 1}
-        formulas: dict[str, set[str]] = {}
-        for c in layout.cells():
-            if c.formula is not None:
-                formulas.setdefault(c.sheet, set()).add(c.ref)
-        cached = (merges, formulas)
-        object.__setattr__(layout, "_designed", cached)
-    return cached
-
-
 def _input_cells(sub: Submission, spec: FormSpec) -> dict[str, set[tuple[int, int]]]:
     inputs: dict[str, set[tuple[int, int]]] = {}
     for loc in sub.fields.values():
@@ -417,10 +405,10 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     for text in sub.truncated:
         r.add(rule="file.limit", severity=Severity.WARNING, message=text)
     layout = build_layout(spec, sub.year or 2024)
-    designed, formulas_by_design = _designed(layout)
+    designed = layout.merges()
     odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
                   if (sheet, *rng) not in designed]  # fmt: skip
-    odd_formulas = {sheet: cells - formulas_by_design.get(sheet, set())
+    odd_formulas = {sheet: cells.difference(layout.formula_refs().get(sheet, ()))
                     for sheet, cells in sub.scan.formula_cells.items()}  # fmt: skip
     if not odd_merges and not any(odd_formulas.values()):
         inputs: dict[str, set[tuple[int, int]]] = {}

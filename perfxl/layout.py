@@ -94,6 +94,8 @@ class Layout:
     fields: dict[str, tuple[str, int, int]]
     tables: dict[str, TablePos]
     _cells: list[Placed] | None = None
+    _formulas: dict[str, tuple[str, ...]] | None = None
+    _merges: set[tuple[str, int, int, int, int]] | None = None
 
     def field_ref(self, field_id: str, *, with_sheet: bool = True) -> str:
         sheet, row, col = self.fields[field_id]
@@ -118,6 +120,22 @@ class Layout:
         if self._cells is None:
             self._cells = [c for s in self.sheets for c in s.cells]
         return self._cells
+
+    def formula_refs(self) -> dict[str, tuple[str, ...]]:
+        """Sheet → cells that hold the template's own formulas, in layout order."""
+        if self._formulas is None:
+            out: dict[str, list[str]] = {}
+            for c in self.cells():
+                if c.formula is not None:
+                    out.setdefault(c.sheet, []).append(c.ref)
+            self._formulas = {k: tuple(v) for k, v in out.items()}
+        return self._formulas
+
+    def merges(self) -> set[tuple[str, int, int, int, int]]:
+        """(sheet, r0, c0, r1, c1) of every merged range the template itself has."""
+        if self._merges is None:
+            self._merges = {(c.sheet, c.row, c.col, c.row, c.col + c.span - 1) for c in self.cells() if c.span > 1}
+        return self._merges
 
 
 def display_width(text: str) -> int:
