@@ -28,8 +28,8 @@ from perfxl.template import (
     LISTS_SHEET,
     META_SHEET,
     CopyInfo,
+    copy_texts,
     expected_fingerprint,
-    locked_texts,
 )
 from perfxl.values import Problem, Target, normalise, parse_amount, parse_target, split_operator
 from perfxl.vocab import FRAMES, QUALITATIVE
@@ -184,20 +184,22 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
               message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
 
 
-_EXPECTED: dict[tuple[int, int, CopyInfo], tuple[FormSpec, list[tuple[str, str, tuple[int, int], str]]]] = {}
+_SHARED: dict[tuple[int, int], tuple[FormSpec, list[tuple[str, str, tuple[int, int], str]]]] = {}
 
 
 def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str, str, tuple[int, int], str]]:
-    """Locked texts to compare (the hidden lists sheet is not read), positions resolved once."""
-    key = (id(spec), year, info)
-    hit = _EXPECTED.get(key)
+    """Locked texts to compare (the hidden lists sheet is not read), positions resolved once per
+    (spec, year); only the copy's prefilled cells are resolved per file."""
+    key = (id(spec), year)
+    hit = _SHARED.get(key)
     if hit is None or hit[0] is not spec:
-        if len(_EXPECTED) > 4096:
-            _EXPECTED.clear()
-        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in locked_texts(spec, year, info)
+        if len(_SHARED) > 256:
+            _SHARED.clear()
+        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in copy_texts(spec, year).shared
                  if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)]  # fmt: skip
-        hit = _EXPECTED[key] = (spec, cells)
-    return hit[1]
+        hit = _SHARED[key] = (spec, cells)
+    own = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in copy_texts(spec, year).slot_texts(info)]
+    return hit[1] + own if own else hit[1]
 
 
 # ----- values ---------------------------------------------------------------------

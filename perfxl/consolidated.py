@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.url import Url
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -32,6 +33,8 @@ FONT = "宋体"
 SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
+MAX_URL = 2079  # characters in a hyperlink address (and, separately, in its location)
+FAST_ROWS = True  # False: every cell through XlsxWriter's own API (the reference the tests compare with)
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
@@ -45,51 +48,88 @@ class Col:
 
 
 class _FastSheet(Worksheet):  # type: ignore[misc]
-    """A worksheet that can append whole rows of plain values in constant-memory mode.
+    """A worksheet that appends whole rows of values in constant-memory mode.
 
-    XlsxWriter spends ~8 µs per cell on bookkeeping; the large data sheets of a city-wide
-    merge have millions of plain cells (text and numbers, no links), written here with the
-    same XML and escaping XlsxWriter uses, at a fraction of the cost.
+    XlsxWriter spends ~8 µs per cell on bookkeeping; a city-wide merge writes millions
+    of cells. Rows go out here as the same XML XlsxWriter writes (tests compare the
+    bytes with the cell-by-cell path), hyperlinks included, at a fraction of the cost.
     """
 
-    def write_plain_rows(self, first_row: int, rows: Sequence[Sequence[Any]], formats: Sequence[Any]) -> None:
+    def write_fast_rows(self, first_row: int, rows: Sequence[Sequence[Any]], formats: Sequence[Any],
+                        links: Sequence[bool], link_format: Any, max_links: int) -> tuple[int, bool]:  # fmt: skip
+        """Write rows from `first_row`; (url, text) cells in `links` columns become hyperlinks
+        while the sheet has fewer than `max_links`, then their text. Returns (links written,
+        whether any link was refused for the limit)."""
         if not rows:
-            return
+            return 0, False
         if self.constant_memory:
             self._write_single_row(first_row)  # flush what is pending (the header row)
         fh = self.fh
-        xfs = [f" s=\"{f._get_xf_index()}\"" if f is not None else "" for f in formats]
+        # a format gets its index on first use, as in XlsxWriter: the same styles, in the same order
+        xfs: list[str | None] = [None] * len(formats)
+        link_xf = ""
         letters = [xl_col_to_name(c) for c in range(len(formats))]
         esc_ctrl = self._escape_control_characters
+        written = 0
+        overflow = False
         for i, row in enumerate(rows):
             rn = first_row + i + 1
+            texts = [v[1] if type(v) is tuple else v for v in row]
+            # one search per row decides whether any cell needs escaping (tab never matches)
+            plain = not _ANY_SPECIAL.search("\t".join(v for v in texts if type(v) is str))
             out = [f'<row r="{rn}">']
             for c, v in enumerate(row):
-                if isinstance(v, tuple):  # a (url, text) source: its text
-                    v = v[1]
-                if v is None or v == "":
+                xf = None
+                if type(v) is tuple:
+                    url, v = v
+                    if v is None or v == "":
+                        continue
+                    if links[c]:
+                        if self.hlink_count < max_links and _link_ok(url):
+                            xf = link_xf = link_xf or f' s="{link_format._get_xf_index()}"'
+                            link = Url(url)
+                            link._text = v
+                            self.hyperlinks[rn - 1][c] = link
+                            self.hlink_count += 1
+                            written += 1
+                        else:
+                            overflow = overflow or self.hlink_count >= max_links
+                elif v is None or v == "":
                     continue
-                if isinstance(v, bool):
+                if xf is None:
+                    xf = xfs[c]
+                    if xf is None:
+                        f = formats[c]
+                        xf = xfs[c] = f' s="{f._get_xf_index()}"' if f is not None else ""
+                if type(v) is bool:
                     v = "是" if v else "否"
-                if isinstance(v, (int, float)):
-                    out.append(f'<c r="{letters[c]}{rn}"{xfs[c]}><v>{v:.16G}</v></c>')
+                elif type(v) is int or type(v) is float:
+                    out.append(f'<c r="{letters[c]}{rn}"{xf}><v>{v:.16G}</v></c>')
                     continue
-                text = str(v)[:32767]
-                if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
-                    text = esc_ctrl(text)
-                if _XML_SPECIAL.search(text):
-                    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                text = v[:32767] if type(v) is str else str(v)[:32767]
+                if not plain or type(v) is not str:
+                    if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
+                        text = esc_ctrl(text)
+                    if _XML_SPECIAL.search(text):
+                        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                 space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                out.append(f'<c r="{letters[c]}{rn}"{xfs[c]} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+                out.append(f'<c r="{letters[c]}{rn}"{xf} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             out.append("</row>")
             fh.write("".join(out))
         last = first_row + len(rows) - 1
         self._check_dimensions(last, len(formats) - 1)
         self.previous_row = last + 1
+        return written, overflow
+
+
+def _link_ok(url: str) -> bool:
+    """Within Excel's 2,079-character limit for the address and the location alike."""
+    return all(len(part.encode("utf-16-le", "surrogatepass")) // 2 <= MAX_URL for part in url.split("#", 1))
 
 
 _XML_SPECIAL = re.compile(r"[&<>]")
 _NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_ANY_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 
 
 class _Writer:
@@ -99,8 +139,6 @@ class _Writer:
         self.out_dir = out.parent
         self.notes: list[str] = []
         self._rel: dict[Path, str] = {}
-        self._links: dict[str, int] = {}  # hyperlinks written per sheet (Excel allows 65,530)
-        self._link_note: set[str] = set()
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
         self.sheets = {name: wb.add_worksheet(name, worksheet_class=_FastSheet) for name in SHEETS}
@@ -118,6 +156,10 @@ class _Writer:
             "good": wb.add_format({"font_color": "#006100"}),
             "title": wb.add_format({**base, "bold": True, "font_size": 16}),
         }  # fmt: skip
+        # Cell formats take their style index on first use, and constant-memory mode fixes it in
+        # the XML at once: number them here, in one order, whatever each sheet happens to use.
+        for key in ("header", "text", "wrap", "money", "int", "link", "title"):
+            self.f[key]._get_xf_index()
 
     def link(self, path: Path | None, loc: Loc | None = None) -> tuple[str, str] | None:
         """(url, text) of a relative link to a source file and cell."""
@@ -143,12 +185,16 @@ class _Writer:
             self.notes.append(f"“{name}”共 {len(rows)} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
                               f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
             rows = rows[:limit]
-        if any(c.kind == "link" for c in cols):
+        if FAST_ROWS:
+            _, overflow = ws.write_fast_rows(1, rows, [self._format_of(c) for c in cols],
+                                             [c.kind == "link" for c in cols], self.f["link"], MAX_LINKS)  # fmt: skip
+        else:
+            overflow = False
             for r, row in enumerate(rows, start=1):
                 for c, (col, value) in enumerate(zip(cols, row, strict=True)):
-                    self._cell(ws, r, c, col, value)
-        else:  # plain rows: the fast path (sources become their text)
-            ws.write_plain_rows(1, rows, [self._format_of(col) for col in cols])
+                    overflow = self._cell(ws, r, c, col, value) or overflow
+        if overflow:
+            self.notes.append(f"“{name}”的链接超过 Excel 每表 {MAX_LINKS:,} 个的上限，其后各行的来源以文字列出")
         last = max(1, len(rows))
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
@@ -184,33 +230,29 @@ class _Writer:
             return self.f["money"]
         if col.kind == "int":
             return self.f["int"]
+        if col.kind in ("link", "source"):
+            return self.f["text"]
         return self.f["wrap" if col.width >= 30 else "text"]
 
-    def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> None:
+    def _cell(self, ws: Any, r: int, c: int, col: Col, value: Any) -> bool:
+        """One cell through XlsxWriter's API: the reference for `write_fast_rows`.
+        True when a link was refused because the sheet has reached MAX_LINKS."""
+        fmt = self._format_of(col)
+        url = None
+        if isinstance(value, tuple):
+            url, value = value
         if value is None or value == "":
-            return
-        if col.kind in ("link", "source"):
-            if isinstance(value, tuple):
-                url, text = value
-                used = self._links.get(ws.name, 0)
-                if col.kind == "link" and len(url) <= 2079 and used < MAX_LINKS:
-                    ws.write_url(r, c, url, self.f["link"], string=text)
-                    self._links[ws.name] = used + 1
-                else:  # plain text beyond Excel's hyperlink limit, or where text serves (big sheets)
-                    if col.kind == "link" and used >= MAX_LINKS and ws.name not in self._link_note:
-                        self._link_note.add(ws.name)
-                        self.notes.append(f"“{ws.name}”的链接超过 Excel 每表 {MAX_LINKS:,} 个的上限，"
-                                          "其后各行的来源以文字列出")  # fmt: skip
-                    ws.write_string(r, c, text, self.f["text"])
-            return
+            return False
+        if url is not None and col.kind == "link" and ws.hlink_count < MAX_LINKS and _link_ok(url):
+            ws.write_url(r, c, url, self.f["link"], string=value)
+            return False
         if isinstance(value, bool):
-            ws.write_string(r, c, "是" if value else "否", self.f["text"])
+            ws.write_string(r, c, "是" if value else "否", fmt)
         elif isinstance(value, (int, float)):
-            ws.write_number(r, c, value, self.f["money" if col.kind == "money" else "int" if col.kind == "int"
-                                             else "text"])  # fmt: skip
+            ws.write_number(r, c, value, fmt)
         else:
-            text = str(value)[:32767]
-            ws.write_string(r, c, text, self.f["wrap" if col.width >= 30 else "text"])
+            ws.write_string(r, c, str(value)[:32767], fmt)
+        return url is not None and col.kind == "link" and ws.hlink_count >= MAX_LINKS
 
 
 def write_consolidated(result: MergeResult, out: Path) -> Path:

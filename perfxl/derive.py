@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from perfxl.values import Target, to_wan
 
@@ -57,15 +58,15 @@ def indicator_costs(rows: Sequence[Mapping[str, object]], targets: list[Target])
 _STANDARD_SUFFIX = re.compile(r"(分项)?(单位成本|人均标准|平均费用标准|平均标准|费用标准|支出标准|标准)$")
 
 
+@lru_cache(maxsize=65536)
 def _lcs(a: str, b: str) -> int:
-    """Length of the longest common substring (names are short: quadratic is fine)."""
+    """Length of the longest common substring. Indicator names repeat across thousands of
+    forms (cached), and `in` does the scanning: a substring of `a` found in `b` can only
+    grow the best length, so each start position is tried once."""
     best = 0
     for i in range(len(a)):
-        for j in range(len(b)):
-            k = 0
-            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
-                k += 1
-            best = max(best, k)
+        while i + best < len(a) and a[i : i + best + 1] in b:
+            best += 1
     return best
 
 

@@ -283,41 +283,92 @@ def _prefilled(spec: FormSpec, cell: Placed, info: CopyInfo) -> Placed:
     return cell
 
 
-_LOCKED: dict[tuple[int, int, CopyInfo], tuple[FormSpec, list[tuple[str, str, str]], str]] = {}
+@dataclass(frozen=True)
+class CopyTexts:
+    """The locked texts of every copy of one (spec, year), split into what all copies share
+    and the prefilled slots (entity, competent) each copy fills in.
+
+    A county merge checks thousands of copies, each issued for someone else: this keeps the
+    per-copy work to those few slots instead of re-walking the layout for every file.
+    """
+
+    shared: tuple[tuple[str, str, str], ...]  # (sheet, cell, text) in every copy
+    slots: tuple[tuple[str, str, str], ...]  # (sheet, cell, prefill key): locked when the copy names it
+    chunks: tuple[bytes | tuple[str, str, str], ...]  # fingerprint input in cell order; tuples are slots
+
+    def slot_texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
+        values = {"entity": info.entity, "competent": info.competent}
+        return [(sheet, ref, values[key]) for sheet, ref, key in self.slots if values.get(key)]
+
+    def texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
+        return [*self.shared, *self.slot_texts(info)]
+
+    def fingerprint(self, info: CopyInfo) -> str:
+        """Equal to `fingerprint(self.texts(info))` (tested), without sorting per copy."""
+        values = {"entity": info.entity, "competent": info.competent}
+        h = hashlib.sha256()
+        for chunk in self.chunks:
+            if isinstance(chunk, bytes):
+                h.update(chunk)
+            elif values.get(chunk[2]):
+                h.update(_fingerprint_line(chunk[0], chunk[1], values[chunk[2]]))
+        return h.hexdigest()
+
+
+def _fingerprint_line(sheet: str, ref: str, content: str) -> bytes:
+    return f"{sheet}\t{ref}\t{content}\n".encode()
+
+
+_COPY_TEXTS: dict[tuple[int, int], tuple[FormSpec, CopyTexts]] = {}
+
+
+def copy_texts(spec: FormSpec, year: int) -> CopyTexts:
+    """Cached per (spec, year); read-only."""
+    key = (id(spec), year)
+    hit = _COPY_TEXTS.get(key)
+    if hit is None or hit[0] is not spec:
+        if len(_COPY_TEXTS) > 256:
+            _COPY_TEXTS.clear()
+        hit = _COPY_TEXTS[key] = (spec, _build_copy_texts(spec, year))
+    return hit[1]
+
+
+def _build_copy_texts(spec: FormSpec, year: int) -> CopyTexts:
+    shared: list[tuple[str, str, str]] = []
+    slots: list[tuple[str, str, str]] = []
+    for cell in build_layout(spec, year).cells():
+        prefill = spec.field(cell.field).prefill if cell.role == "input" and cell.field else None
+        if prefill:
+            slots.append((cell.sheet, cell.ref, prefill))
+        elif cell.role in LOCKED_ROLES and cell.formula is None and cell.text:
+            shared.append((cell.sheet, cell.ref, cell.text))
+    for r, (_style, values) in enumerate(instruction_rows(spec, year, FRAMES[spec.frame])):
+        shared += [(INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v) for c, v in enumerate(values) if v]
+    for c, (_name, header, values) in enumerate(list_columns(FRAMES[spec.frame])):
+        shared += [(LISTS_SHEET, xl_rowcol_to_cell(r, c), v) for r, v in enumerate([header, *values]) if v]
+    ordered = sorted([(sheet, *xl_cell_to_rowcol(ref), ref, text, False) for sheet, ref, text in shared]
+                     + [(sheet, *xl_cell_to_rowcol(ref), ref, key, True) for sheet, ref, key in slots])  # fmt: skip
+    chunks: list[bytes | tuple[str, str, str]] = []
+    run: list[bytes] = []
+    for sheet, _r, _c, ref, text, is_slot in ordered:
+        if is_slot:
+            chunks += [b"".join(run), (sheet, ref, text)] if run else [(sheet, ref, text)]
+            run = []
+        else:
+            run.append(_fingerprint_line(sheet, ref, text))
+    if run:
+        chunks.append(b"".join(run))
+    return CopyTexts(shared=tuple(shared), slots=tuple(slots), chunks=tuple(chunks))
 
 
 def locked_texts(spec: FormSpec, year: int, info: CopyInfo | None = None) -> list[tuple[str, str, str]]:
     """Every locked text a template copy carries, as (sheet, cell, text): what the
-    fingerprint hashes and what a reader compares a submission against. Cached; read-only."""
-    return _locked_entry(spec, year, info or CopyInfo())[1]
+    fingerprint hashes and what a reader compares a submission against."""
+    return copy_texts(spec, year).texts(info or CopyInfo())
 
 
 def expected_fingerprint(spec: FormSpec, year: int, info: CopyInfo) -> str:
-    return _locked_entry(spec, year, info)[2]
-
-
-def _locked_entry(spec: FormSpec, year: int, info: CopyInfo) -> tuple[FormSpec, list[tuple[str, str, str]], str]:
-    key = (id(spec), year, info)
-    hit = _LOCKED.get(key)
-    if hit is None or hit[0] is not spec:
-        if len(_LOCKED) > 4096:
-            _LOCKED.clear()
-        texts = _locked_texts(spec, year, info)
-        hit = _LOCKED[key] = (spec, texts, fingerprint(texts))
-    return hit
-
-
-def _locked_texts(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str, str, str]]:
-    out: list[tuple[str, str, str]] = []
-    for cell in build_layout(spec, year).cells():
-        cell = _prefilled(spec, cell, info)
-        if cell.role in LOCKED_ROLES and cell.formula is None and cell.text:
-            out.append((cell.sheet, cell.ref, cell.text))
-    for r, (_style, values) in enumerate(instruction_rows(spec, year, FRAMES[spec.frame])):
-        out += [(INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v) for c, v in enumerate(values) if v]
-    for c, (_name, header, values) in enumerate(list_columns(FRAMES[spec.frame])):
-        out += [(LISTS_SHEET, xl_rowcol_to_cell(r, c), v) for r, v in enumerate([header, *values])]
-    return out
+    return copy_texts(spec, year).fingerprint(info)
 
 
 def _write_lists(wb: Any, fmts: _Formats, frame: Frame) -> Any:

@@ -12,6 +12,8 @@ import lo
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from perfxl.cli import main
 from perfxl.consolidated import write_consolidated
@@ -210,3 +212,56 @@ def test_tables_beyond_excel_rows_spill_to_csv(tmp_path: Path, monkeypatch: pyte
     assert wb["绩效指标"].max_row == 101
     about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
     assert "绩效指标" in about and "汇总_绩效指标.csv" in about and "432 行" in about
+
+
+ODD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | st.sampled_from(
+    [" 前导空格", "结尾空格 ", "A&B<c>", "_x0041_", "\x01控制\x1f", "\ufffe", "=SUM(A1)", "\t", "\n换行"]
+)
+
+
+def _odd_result(texts: list[str], numbers: list[float], base: Path) -> MergeResult:
+    from perfxl.findings import Finding, Severity
+
+    findings = [Finding(rule=f"r{i}", severity=list(Severity)[i % 3], message=t, entity=t[::-1],
+                        file=str(base / "来源.xlsx"), sheet="表", cell=f"B{i + 1}",
+                        expected=numbers[i % len(numbers)] if numbers else t, actual=i % 2 == 0)
+                for i, t in enumerate(texts)]  # fmt: skip
+    return MergeResult(roster=[], checks=[], findings=findings, year=2024)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(ODD_TEXT, min_size=1, max_size=12),
+       numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**12, 10**12), max_size=4),
+       max_links=st.integers(0, 14))  # fmt: skip
+def test_fast_rows_write_what_xlsxwriter_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str],
+                                                numbers: list[float], max_links: int) -> None:  # fmt: skip
+    """The row writer emits, byte for byte, what XlsxWriter's cell API writes: escaping,
+    whitespace, numbers, hyperlinks up to the per-sheet limit and the note beyond it."""
+    import perfxl.consolidated as consolidated
+
+    result = _odd_result(texts, numbers, tmp_path)
+    with monkeypatch.context() as m:  # one context per example: hypothesis reuses the fixture
+        m.setattr(consolidated, "MAX_LINKS", max_links)
+        fast = write_consolidated(result, tmp_path / "fast.xlsx").read_bytes()
+        m.setattr(consolidated, "FAST_ROWS", False)
+        slow = write_consolidated(result, tmp_path / "slow.xlsx").read_bytes()
+    assert fast == slow
+
+
+@pytest.mark.parametrize("max_links", [65_000, 7])
+def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch,
+                                  max_links: int) -> None:  # fmt: skip
+    import perfxl.consolidated as consolidated
+
+    result, first = merged
+    monkeypatch.setattr(consolidated, "MAX_LINKS", max_links)
+    fast = write_consolidated(result, first.parent / f"fast{max_links}.xlsx")
+    monkeypatch.setattr(consolidated, "FAST_ROWS", False)
+    slow = write_consolidated(result, first.parent / f"slow{max_links}.xlsx")
+    assert fast.read_bytes() == slow.read_bytes()
+    if max_links == 7:
+        wb = openpyxl.load_workbook(fast)
+        links = [c.hyperlink for c in wb["交叉校验"]["L"] if c.hyperlink]
+        assert len(links) == 7
+        about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
+        assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about

@@ -121,3 +121,11 @@ def test_equality_tolerance_is_half_a_cent_per_term(a: float, b: float, cents: i
     assert (o.status == "pass") == (abs(round(c * 100) - round((a + b) * 100)) <= 2)
     if o.status == "fail":
         assert result_text(o) == f"✗ 差额 {(a + b) - c:,.2f}"
+
+
+@given(a=st.text(alphabet="人次元培训经费标准aa", max_size=14), b=st.text(alphabet="人次元培训经费标准aa", max_size=14))
+def test_longest_common_substring_matches_its_definition(a: str, b: str) -> None:
+    from perfxl.derive import _lcs
+
+    brute = max((j - i for i in range(len(a)) for j in range(i + 1, len(a) + 1) if a[i:j] in b), default=0)
+    assert _lcs(a, b) == brute

@@ -5,13 +5,17 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils import range_boundaries
 
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES as NUMERIC
+from perfxl.forms.model import FormSpec
 from perfxl.layout import LOCKED_ROLES, build_layout, in_sheet
 from perfxl.rules import rules_for
 from perfxl.template import (
@@ -20,7 +24,9 @@ from perfxl.template import (
     LISTS_SHEET,
     META_SHEET,
     CopyInfo,
+    expected_fingerprint,
     fingerprint,
+    locked_texts,
     render_template,
 )
 from perfxl.xlsxpost import legacy_password_hash
@@ -234,19 +240,40 @@ def test_metadata_and_fingerprint_reproducible_from_the_file(kind: str, books: d
     assert m["year"] == "2024"
     assert m["issued_for"] == ""
     assert len(m["copy_id"]) == 36
-    # a reader can recompute the fingerprint from the locked cells alone
-    layout = build_layout(spec, 2024)
+    assert _fingerprint_of_cells(wb, spec) == m["fingerprint"]
+
+
+@settings(max_examples=6, deadline=None)
+@given(entity=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+       competent=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+       kind=st.sampled_from(KINDS))  # fmt: skip
+def test_copy_fingerprint_reproducible_from_the_copy(entity: str, competent: str, kind: str) -> None:
+    """Copies issued for someone carry their names locked; the fingerprint computed per copy
+    from shared parts and slots equals the hash of the cells the copy really holds."""
+    spec = get_spec(kind)
+    info = CopyInfo(entity=entity, competent=competent)
+    wb = openpyxl.load_workbook(io.BytesIO(render_template(spec, 2024, info=info)))
+    assert meta(wb)["fingerprint"] == _fingerprint_of_cells(wb, spec) == expected_fingerprint(spec, 2024, info)
+    assert sorted(locked_texts(spec, 2024, info)) == sorted(_locked_cells(wb, spec))
+
+
+def _fingerprint_of_cells(wb: Any, spec: FormSpec) -> str:
+    """A reader can recompute the fingerprint from the locked cells alone."""
+    return fingerprint(_locked_cells(wb, spec))
+
+
+def _locked_cells(wb: Any, spec: FormSpec) -> list[tuple[str, str, str]]:
+    """Every locked, non-formula cell holding a value, on every sheet but _meta: taken from the
+    file's own protection flags, not from the layout."""
     locked: list[tuple[str, str, str]] = []
-    for cell in layout.cells():
-        if cell.role in LOCKED_ROLES and cell.formula is None:  # labels, not formulas
-            v = wb[cell.sheet][cell.ref].value
-            locked.append((cell.sheet, cell.ref, "" if v is None else str(v)))
-    for name in (INSTRUCTIONS_SHEET, LISTS_SHEET):
-        for row in wb[name].iter_rows():
+    for ws in wb.worksheets:
+        if ws.title == META_SHEET:
+            continue
+        for row in ws.iter_rows():
             for c in row:
-                if c.value is not None:
-                    locked.append((name, c.coordinate, str(c.value)))
-    assert fingerprint(locked) == m["fingerprint"]
+                if c.value not in (None, "") and c.data_type != "f" and c.protection.locked:
+                    locked.append((ws.title, c.coordinate, str(c.value)))
+    return locked
 
 
 def test_fingerprint_changes_with_a_label() -> None:
