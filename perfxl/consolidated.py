@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from perfxl import __version__
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
-from perfxl.merge import ROSTER_LABEL, MergeResult
+from perfxl.merge import ROSTER_LABEL, MergeResult, fewer_collections
 from perfxl.read import Loc
 from perfxl.template import FIXED_CREATED
 
@@ -38,6 +39,9 @@ FAST_ROWS = True  # False: every cell through XlsxWriter's own API (the referenc
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
+
+
+Rows = tuple[int, Callable[[], Iterator[Sequence[Any]]]]  # (count, a fresh iterator of the rows)
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,11 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
     bytes with the cell-by-cell path), hyperlinks included, at a fraction of the cost.
     """
 
-    def write_fast_rows(self, first_row: int, rows: Sequence[Sequence[Any]], formats: Sequence[Any],
+    def write_fast_rows(self, first_row: int, rows: Iterable[Sequence[Any]], formats: Sequence[Any],
                         links: Sequence[bool], link_format: Any, max_links: int) -> tuple[int, bool]:  # fmt: skip
         """Write rows from `first_row`; (url, text) cells in `links` columns become hyperlinks
         while the sheet has fewer than `max_links`, then their text. Returns (links written,
         whether any link was refused for the limit)."""
-        if not rows:
-            return 0, False
         if self.constant_memory:
             self._write_single_row(first_row)  # flush what is pending (the header row)
         fh = self.fh
@@ -72,7 +74,8 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
         esc_ctrl = self._escape_control_characters
         written = 0
         overflow = False
-        for i, row in enumerate(rows):
+        i = -1
+        for i, row in enumerate(rows):  # i counts the rows afterwards
             rn = first_row + i + 1
             texts = [v[1] if type(v) is tuple else v for v in row]
             # one search per row decides whether any cell needs escaping (tab never matches)
@@ -116,7 +119,9 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
                 out.append(f'<c r="{letters[c]}{rn}"{xf} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             out.append("</row>")
             fh.write("".join(out))
-        last = first_row + len(rows) - 1
+        if i < 0:
+            return 0, False
+        last = first_row + i
         self._check_dimensions(last, len(formats) - 1)
         self.previous_row = last + 1
         return written, overflow
@@ -172,34 +177,39 @@ class _Writer:
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
 
-    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]],
+    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Rows,
               status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
+        """`rows` is a list, or (count, factory) for the big sheets: rows are then made as they
+        are written (twice if the table spills to CSV) instead of all held at once."""
+        count, make = rows if isinstance(rows, tuple) else (len(rows), lambda rows=rows: iter(rows))
         ws = self.sheets[name]
         for c, col in enumerate(cols):
             ws.set_column(c, c, col.width)
         ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
         ws.set_row(0, 30)
         limit = EXCEL_MAX_ROWS - 1  # the header takes one row
-        if len(rows) > limit:
-            csv_path = self.spill(name, cols, rows)
-            self.notes.append(f"“{name}”共 {len(rows)} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
+        body: Iterable[Sequence[Any]] = make()
+        if count > limit:
+            csv_path = self.spill(name, cols, body)
+            self.notes.append(f"“{name}”共 {count} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
                               f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
-            rows = rows[:limit]
+            count = limit
+            body = islice(make(), limit)
         if FAST_ROWS:
-            _, overflow = ws.write_fast_rows(1, rows, [self._format_of(c) for c in cols],
+            _, overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols],
                                              [c.kind == "link" for c in cols], self.f["link"], MAX_LINKS)  # fmt: skip
         else:
             overflow = False
-            for r, row in enumerate(rows, start=1):
+            for r, row in enumerate(body, start=1):
                 for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                     overflow = self._cell(ws, r, c, col, value) or overflow
         if overflow:
             self.notes.append(f"“{name}”的链接超过 Excel 每表 {MAX_LINKS:,} 个的上限，其后各行的来源以文字列出")
-        last = max(1, len(rows))
+        last = max(1, count)
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
-        if status_col is not None and rows:
-            rng = f"{xl_rowcol_to_cell(1, status_col)}:{xl_rowcol_to_cell(len(rows), status_col)}"
+        if status_col is not None and count:
+            rng = f"{xl_rowcol_to_cell(1, status_col)}:{xl_rowcol_to_cell(count, status_col)}"
             for word, fmt in (("不通过", "bad"), ("错误", "bad"), ("未提交", "bad"), ("无法读取", "bad"),
                               ("警告", "warn"), ("通过", "good"), ("已接收", "good")):  # fmt: skip
                 ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": word,
@@ -212,7 +222,7 @@ class _Writer:
             ws.write_comment(0, 0, note)
         return ws
 
-    def spill(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]]) -> Path:
+    def spill(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[Any]]) -> Path:
         """The full table as CSV beside the workbook (UTF-8 with BOM, as Excel opens it)."""
         path = self.out.with_name(f"{self.out.stem}_{name}.csv")
         tmp = path.with_name(f".{path.name}.tmp")
@@ -270,6 +280,18 @@ def write_consolidated(result: MergeResult, out: Path) -> Path:
                                         "max_url_length": 2079})  # fmt: skip
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
                        "comments": f"perfxl {__version__}"})  # fmt: skip
+    with fewer_collections():
+        _write_sheets(wb, result, out)
+    try:
+        wb.close()
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    return out
+
+
+def _write_sheets(wb: Any, result: MergeResult, out: Path) -> None:
     w = _Writer(wb, out)
     _roster(w, result)
     _dept(w, result)
@@ -279,13 +301,6 @@ def write_consolidated(result: MergeResult, out: Path) -> Path:
     _checks(w, result)
     _findings(w, result)
     _about(w, result)
-    try:
-        wb.close()
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
-    return out
 
 
 def _about(w: _Writer, m: MergeResult) -> None:
@@ -386,21 +401,27 @@ def _indicators(w: _Writer, m: MergeResult) -> None:
     cols = [Col("类别", 10), Col("部门或项目名称", 30), Col("主管部门", 26), Col("行号", 6, "int"), Col("一级指标", 12),
             Col("二级指标", 16), Col("三级指标", 36), Col("目标值（原文）", 16), Col("符号", 6), Col("数值", 12),
             Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "source")]  # fmt: skip
-    rows = []
-    for r in m.roster:
-        if r.status != "accepted" or r.report is None or r.report.submission is None:
-            continue
-        sub = r.report.submission
-        assert sub.data is not None
-        for i, row in enumerate(sub.data.tables.get("indicators", [])):
-            t = r.report.targets[i] if i < len(r.report.targets) else None
-            typed = "".join(str(x) for x in (row.get("op") or "", row.get("value") if row.get("value") is not None
-                                             else "", " " + str(row["unit"]) if row.get("unit") else ""))  # fmt: skip
-            rows.append([KIND_TEXT[r.kind], r.entity, r.competent, sub.rows["indicators"][i] + 1, row.get("level1"),
-                         row.get("level2"), row.get("level3"), typed.strip(), t.op if t else None,
-                         t.number if t else None, t.unit if t else None, t.text if t else None,
-                         w.link(r.path, sub.cell("indicators", i, "value"))])  # fmt: skip
-    w.table("绩效指标", cols, rows)
+    accepted = [r for r in m.roster if r.status == "accepted" and r.report and r.report.submission]
+
+    def rows() -> Iterator[list[Any]]:
+        for r in accepted:
+            assert r.report is not None and r.report.submission is not None
+            sub = r.report.submission
+            assert sub.data is not None
+            targets = r.report.targets
+            for i, row in enumerate(sub.data.tables.get("indicators", [])):
+                t = targets[i] if i < len(targets) else None
+                value = row.get("value")
+                typed = "".join((str(row.get("op") or ""), "" if value is None else str(value),
+                                 " " + str(row["unit"]) if row.get("unit") else ""))  # fmt: skip
+                yield [KIND_TEXT[r.kind], r.entity, r.competent, sub.rows["indicators"][i] + 1, row.get("level1"),
+                       row.get("level2"), row.get("level3"), typed.strip(), t.op if t else None,
+                       t.number if t else None, t.unit if t else None, t.text if t else None,
+                       w.link(r.path, sub.cell("indicators", i, "value"))]  # fmt: skip
+
+    count = sum(len(r.report.submission.data.tables.get("indicators", []))  # type: ignore[union-attr, misc]
+                for r in accepted)  # fmt: skip
+    w.table("绩效指标", cols, (count, rows))
 
 
 def _checks(w: _Writer, m: MergeResult) -> None:
