@@ -177,7 +177,7 @@ def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json
     show = not quiet and sys.stderr.isatty()
     with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
         result = merge_collected(files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update)
-    write_consolidated(result, output)
+    write_consolidated(result, output, jobs=jobs)
     if json_path is not None:
         atomic_write(json_path, merge_json(result).encode("utf-8"))
     if not quiet:

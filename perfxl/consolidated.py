@@ -9,11 +9,19 @@ Links to source files are relative to the workbook, so the folder can move.
 from __future__ import annotations
 
 import csv
+import itertools
+import multiprocessing
 import os
 import re
+import shutil
+import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +29,13 @@ import xlsxwriter
 from xlsxwriter.url import Url
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
 
 from perfxl import __version__
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
-from perfxl.merge import ROSTER_LABEL, MergeResult, fewer_collections
+from perfxl.merge import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
 from perfxl.read import Loc
 from perfxl.template import FIXED_CREATED
 
@@ -42,6 +51,53 @@ KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
 
 
 Rows = tuple[int, Callable[[], Iterator[Sequence[Any]]]]  # (count, a fresh iterator of the rows)
+PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
+
+
+@dataclass
+class Parts:
+    """A big table as consecutive pieces (row count, fresh iterator), each made on demand:
+    forked workers render the pieces at the same time when the merge runs with --jobs."""
+
+    pieces: list[tuple[int, Callable[[], Iterator[Sequence[Any]]]]]
+
+    @property
+    def count(self) -> int:
+        return sum(n for n, _ in self.pieces)
+
+    def rows(self) -> Iterator[Sequence[Any]]:
+        return chain.from_iterable(make() for _, make in self.pieces)
+
+
+class _PartSink:
+    """Stands in for the worksheet in a worker: rows go to a file, nothing else is kept."""
+
+    constant_memory = False
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.hyperlinks: dict[int, dict[int, Any]] = defaultdict(dict)
+        self.hlink_count = 0
+        self.previous_row = 0
+        self._escape_control_characters = XMLwriter._escape_control_characters
+
+    def _check_dimensions(self, row: int, col: int) -> int:
+        return 0
+
+
+# What forked workers render: set by the parent just before the workers start.
+_PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any]] = {}
+
+
+def _render_piece(args: tuple[str, int, int, str]) -> str:
+    """Worker: one piece of a table's rows → a file of <row> elements; returns its path."""
+    name, index, first_row, folder = args
+    parts, formats, links, link_format = _PENDING[name]
+    fd, path = tempfile.mkstemp(suffix=".xml", dir=folder)
+    with open(fd, "w", encoding="utf-8") as fh:
+        _FastSheet.write_fast_rows(_PartSink(fh), first_row, parts.pieces[index][1](), formats, links,  # type: ignore[arg-type]
+                                   link_format, 0)  # fmt: skip
+    return path
 
 
 @dataclass(frozen=True)
@@ -138,8 +194,11 @@ _ANY_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}
 
 
 class _Writer:
-    def __init__(self, wb: Any, out: Path) -> None:
+    def __init__(self, wb: Any, out: Path, pool: Executor | None = None, scratch: str = "") -> None:
         self.wb = wb
+        self.pool = pool
+        self.scratch = scratch
+        self.pending: list[tuple[str, list[Future[str]], int, int]] = []
         self.out = out
         self.out_dir = out.parent
         self.notes: list[str] = []
@@ -177,11 +236,14 @@ class _Writer:
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
 
-    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Rows,
+    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Rows | Parts,
               status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
         """`rows` is a list, or (count, factory) for the big sheets: rows are then made as they
         are written (twice if the table spills to CSV) instead of all held at once."""
-        count, make = rows if isinstance(rows, tuple) else (len(rows), lambda rows=rows: iter(rows))
+        if isinstance(rows, Parts):
+            count, make = rows.count, rows.rows
+        else:
+            count, make = rows if isinstance(rows, tuple) else (len(rows), lambda rows=rows: iter(rows))
         ws = self.sheets[name]
         for c, col in enumerate(cols):
             ws.set_column(c, c, col.width)
@@ -195,9 +257,14 @@ class _Writer:
                               f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
             count = limit
             body = islice(make(), limit)
-        if FAST_ROWS:
+        links = [c.kind == "link" for c in cols]
+        if (FAST_ROWS and self.pool is not None and isinstance(rows, Parts) and count >= PARALLEL_MIN_ROWS
+                and count <= limit and not any(links)):  # fmt: skip
+            self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
+            overflow = False
+        elif FAST_ROWS:
             _, overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols],
-                                             [c.kind == "link" for c in cols], self.f["link"], MAX_LINKS)  # fmt: skip
+                                             links, self.f["link"], MAX_LINKS)  # fmt: skip
         else:
             overflow = False
             for r, row in enumerate(body, start=1):
@@ -221,6 +288,32 @@ class _Writer:
         if note:
             ws.write_comment(0, 0, note)
         return ws
+
+    def _start_pieces(self, name: str, parts: Parts, formats: list[Any], links: list[bool]) -> None:
+        assert self.pool is not None
+        ws = self.sheets[name]
+        ws._write_single_row(1)  # the header row goes out first
+        _PENDING[name] = (parts, formats, links, self.f["link"])
+        first, futures = 1, []
+        for i, (n, _make) in enumerate(parts.pieces):
+            futures.append(self.pool.submit(_render_piece, (name, i, first, self.scratch)))
+            first += n
+        self.pending.append((name, futures, parts.count, len(formats)))
+
+    def finish(self) -> None:
+        """Splice the rows rendered by workers into their sheets, in order."""
+        for name, futures, count, ncols in self.pending:
+            ws = self.sheets[name]
+            for future in futures:
+                path = future.result()
+                with open(path, encoding="utf-8") as fh:
+                    shutil.copyfileobj(fh, ws.fh, 1 << 20)
+                os.unlink(path)
+            if count:
+                ws._check_dimensions(count, ncols - 1)
+                ws.previous_row = count + 1
+            _PENDING.pop(name, None)
+        self.pending = []
 
     def spill(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[Any]]) -> Path:
         """The full table as CSV beside the workbook (UTF-8 with BOM, as Excel opens it)."""
@@ -265,8 +358,9 @@ class _Writer:
         return url is not None and col.kind == "link" and ws.hlink_count >= MAX_LINKS
 
 
-def write_consolidated(result: MergeResult, out: Path) -> Path:
-    """Write the workbook atomically (temporary file, then rename)."""
+def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path:
+    """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
+    available), workers render the largest sheet while this process writes the others."""
     out_dir = out.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -280,8 +374,8 @@ def write_consolidated(result: MergeResult, out: Path) -> Path:
                                         "max_url_length": 2079})  # fmt: skip
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
                        "comments": f"perfxl {__version__}"})  # fmt: skip
-    with fewer_collections():
-        _write_sheets(wb, result, out)
+    with fewer_collections(), _pool(jobs) as (pool, scratch):
+        _write_sheets(wb, result, out, pool, scratch)
     try:
         wb.close()
         os.replace(tmp, out)
@@ -291,15 +385,29 @@ def write_consolidated(result: MergeResult, out: Path) -> Path:
     return out
 
 
-def _write_sheets(wb: Any, result: MergeResult, out: Path) -> None:
-    w = _Writer(wb, out)
+@contextmanager
+def _pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None, ""
+        return
+    scratch = tempfile.mkdtemp(prefix="perfxl-")
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool, scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str) -> None:
+    w = _Writer(wb, out, pool, scratch)
+    _indicators(w, result, pieces=pool._max_workers if pool is not None else 1)  # type: ignore[attr-defined]
     _roster(w, result)
     _dept(w, result)
     _tasks(w, result)
     _projects(w, result)
-    _indicators(w, result)
     _checks(w, result)
     _findings(w, result)
+    w.finish()
     _about(w, result)
 
 
@@ -397,14 +505,14 @@ def _projects(w: _Writer, m: MergeResult) -> None:
     w.table("项目", cols, rows)
 
 
-def _indicators(w: _Writer, m: MergeResult) -> None:
+def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
     cols = [Col("类别", 10), Col("部门或项目名称", 30), Col("主管部门", 26), Col("行号", 6, "int"), Col("一级指标", 12),
             Col("二级指标", 16), Col("三级指标", 36), Col("目标值（原文）", 16), Col("符号", 6), Col("数值", 12),
             Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "source")]  # fmt: skip
     accepted = [r for r in m.roster if r.status == "accepted" and r.report and r.report.submission]
 
-    def rows() -> Iterator[list[Any]]:
-        for r in accepted:
+    def rows(part: list[RosterRow]) -> Iterator[list[Any]]:
+        for r in part:
             assert r.report is not None and r.report.submission is not None
             sub = r.report.submission
             assert sub.data is not None
@@ -419,9 +527,15 @@ def _indicators(w: _Writer, m: MergeResult) -> None:
                        t.number if t else None, t.unit if t else None, t.text if t else None,
                        w.link(r.path, sub.cell("indicators", i, "value"))]  # fmt: skip
 
-    count = sum(len(r.report.submission.data.tables.get("indicators", []))  # type: ignore[union-attr, misc]
-                for r in accepted)  # fmt: skip
-    w.table("绩效指标", cols, (count, rows))
+    sizes = [len(r.report.submission.data.tables.get("indicators", [])) for r in accepted]  # type: ignore[union-attr]
+    total, cuts, run = sum(sizes), [0], 0
+    for i, n in enumerate(sizes):  # pieces of about equal row counts
+        run += n
+        if len(cuts) < pieces and run >= total * len(cuts) / pieces and i + 1 < len(sizes):
+            cuts.append(i + 1)
+    cuts.append(len(accepted))
+    w.table("绩效指标", cols, Parts([(sum(sizes[a:b]), partial(rows, accepted[a:b]))
+                                    for a, b in itertools.pairwise(cuts)]))  # fmt: skip
 
 
 def _checks(w: _Writer, m: MergeResult) -> None:

@@ -7,6 +7,7 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import lo
 import openpyxl
@@ -265,3 +266,23 @@ def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch:
         assert len(links) == 7
         about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
         assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about
+
+
+def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs, forked workers render 绩效指标 in pieces; the workbook is byte-identical."""
+    import perfxl.consolidated as consolidated
+
+    result, first = merged
+    serial = write_consolidated(result, first.parent / "serial.xlsx")
+    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
+    started: list[tuple[str, int]] = []
+    real = consolidated._Writer._start_pieces
+
+    def spy(self: Any, name: str, parts: Any, *args: Any) -> None:
+        started.append((name, len(parts.pieces)))
+        real(self, name, parts, *args)
+
+    monkeypatch.setattr(consolidated._Writer, "_start_pieces", spy)
+    parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2)
+    assert started == [("绩效指标", 2)]
+    assert parallel.read_bytes() == serial.read_bytes()
