@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.url import Url
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
@@ -51,6 +53,7 @@ KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
 
 
 Rows = tuple[int, Callable[[], Iterator[Sequence[Any]]]]  # (count, a fresh iterator of the rows)
+DEFLATE_LEVEL = 1  # see _Workbook
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
 
 
@@ -203,6 +206,8 @@ class _Writer:
         self.out_dir = out.parent
         self.notes: list[str] = []
         self._rel: dict[Path, str] = {}
+        self._folders: dict[Path, str] = {}
+        self._out_real = str(self.out_dir.resolve())
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
         self.sheets = {name: wb.add_worksheet(name, worksheet_class=_FastSheet) for name in SHEETS}
@@ -231,7 +236,10 @@ class _Writer:
             return None
         rel = self._rel.get(path)
         if rel is None:
-            rel = self._rel[path] = os.path.relpath(path.resolve(), self.out_dir.resolve()).replace(os.sep, "/")
+            folder = self._folders.get(path.parent)
+            if folder is None:  # resolved once per folder, not per file (thousands share a few folders)
+                folder = self._folders[path.parent] = os.path.relpath(path.parent.resolve(), self._out_real)
+            rel = self._rel[path] = os.path.normpath(os.path.join(folder, path.name)).replace(os.sep, "/")
         text = rel if loc is None else f"{rel} {loc.sheet}!{loc.cell}"
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
@@ -358,6 +366,24 @@ class _Writer:
         return url is not None and col.kind == "link" and ws.hlink_count >= MAX_LINKS
 
 
+class _FastDeflate(zipfile.ZipFile):
+    def __init__(self, file: str, mode: Literal["w"], **kwargs: Any) -> None:
+        super().__init__(file, mode, compresslevel=DEFLATE_LEVEL, **kwargs)
+
+
+class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
+    """XlsxWriter deflates at zlib's default level 6. A city-wide merge packs several hundred MB
+    of sheet XML, and level 1 packs it about 2.5× faster for a file about a fifth larger."""
+
+    def _store_workbook(self) -> None:
+        saved = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = _FastDeflate  # only while this workbook is packed
+        try:
+            super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = saved
+
+
 def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
     available), workers render the largest sheet while this process writes the others."""
@@ -369,7 +395,7 @@ def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path
     # constant_memory streams rows to temporary files: a city-wide merge has millions of cells.
     # The result goes to a temporary name beside the target and is renamed when complete.
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+    wb = _Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False,
                                         "max_url_length": 2079})  # fmt: skip
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,

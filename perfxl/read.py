@@ -32,8 +32,20 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}  # fmt: skip
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
-# a formula is the first child of its <c>: match "<c r=..." directly followed by "<f"
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*><f[ >/]')
+# a formula is the first child of its <c>: "<c r=...>" directly followed by "<f". Formulas are
+# few, so find each <f and look back for its cell rather than try every <c of the sheet.
+_FORMULA_TAG = re.compile(rb"<f[ >/]")
+_CELL_OPEN = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*>')
+
+
+def formula_cells(xml: bytes) -> set[str]:
+    out: set[str] = set()
+    for m in _FORMULA_TAG.finditer(xml):
+        start = xml.rfind(b"<c ", 0, m.start())
+        cell = _CELL_OPEN.match(xml, start) if start >= 0 else None
+        if cell and cell.end() == m.start():
+            out.add(cell.group(1).decode())
+    return out
 _PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
 
 
@@ -127,7 +139,7 @@ def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
             raise HostileXml(problem)
         m = _PROTECTION.search(xml)
         protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
-        formulas[name] = {m.decode() for m in _FORMULA_CELL.findall(xml)}
+        formulas[name] = formula_cells(xml)
     modified = ""
     try:
         core = SafeET.fromstring(z.read("docProps/core.xml"))

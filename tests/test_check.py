@@ -9,6 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from seedfill import seed_data
 
 from perfxl.check import CheckReport, check_paths
@@ -288,3 +290,25 @@ def test_annotated_copy(seed_files: dict[str, Path], tmp_path: Path) -> None:
     assert all(h is not None and h.location for h in links)
     assert all(ws.protection.sheet for ws in wb.worksheets)
     assert wb.security is not None and wb.security.lockStructure
+
+
+CELL_XML = st.sampled_from([
+    '<c r="{ref}" s="3"><f>SUM(A1:A3)</f><v>6</v></c>', '<c r="{ref}"><f t="shared" ref="A1:A9" si="0"/><v>1</v></c>',
+    '<c r="{ref}" t="s"><v>4</v></c>', '<c r="{ref}" s="2"/>',
+    '<c r="{ref}" t="inlineStr"><is><t>&lt;f&gt;</t></is></c>',
+    '<c r="{ref}" t="str"><f>"a"&amp;"b"</f><v>ab</v></c>', '<c r="{ref}"><v>1</v><f>A1</f></c>',
+])  # fmt: skip
+
+
+@given(cells=st.lists(st.tuples(CELL_XML, st.from_regex(r"[A-Z]{1,2}[1-9][0-9]{0,3}", fullmatch=True)), max_size=30))
+def test_formula_cells_found_like_a_full_scan(cells: list[tuple[str, str]]) -> None:
+    """The look-back scan finds exactly the cells whose first child is <f>, as a regex over every <c> does."""
+    import re
+
+    from perfxl.read import formula_cells
+
+    xml = ('<worksheet><sheetData><row r="1">' + "".join(t.format(ref=ref) for t, ref in cells)
+           + "</row></sheetData><fills><fill/></fills></worksheet>").encode()  # fmt: skip
+    full = {m.decode() for m in re.findall(rb'<c r="([A-Z]+[0-9]+)"[^>/]*><f[ >/]', xml)}
+    assert formula_cells(xml) == full
+    assert full == {ref for t, ref in cells if "><f" in t.split("<v>")[0]}

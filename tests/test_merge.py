@@ -268,7 +268,8 @@ def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch:
         assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about
 
 
-def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """With --jobs, forked workers render 绩效指标 in pieces; the workbook is byte-identical."""
     import perfxl.consolidated as consolidated
 
