@@ -11,12 +11,18 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import sys
 import zipfile
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as StdET
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
@@ -47,6 +53,9 @@ def formula_cells(xml: bytes) -> set[str]:
             out.add(cell.group(1).decode())
     return out
 _PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
+# the declarations Excel, WPS, LibreOffice and XlsxWriter write (optionally after a UTF-8 BOM)
+_UTF8_DECL = re.compile(rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
+                        rb'(?: standalone="(?:yes|no)")?\?>')
 
 
 class HostileXml(Exception):
@@ -112,9 +121,22 @@ class Submission:
         return Loc(sheet, xl_rowcol_to_cell(first_row + self.rows[table][row], col))
 
 
-def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
-    root = SafeET.fromstring(z.read("xl/workbook.xml"))
-    rels_root = SafeET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+def _xml(name: str, data: bytes) -> Any:
+    """Parse an XML part. Every part has been searched whole for DTDs before (`doctype_problem`);
+    that byte search is conclusive for UTF-8, which is what Excel, WPS and LibreOffice write,
+    so those go to the stdlib parser. Anything else takes the slower defusedxml path."""
+    if _UTF8_DECL.match(data):
+        return StdET.fromstring(data)
+    try:
+        return SafeET.fromstring(data)
+    except DefusedXmlException as exc:
+        raise HostileXml(f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）") from exc
+
+
+def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
+    """Structure from the package's XML parts (name → bytes, each decompressed once)."""
+    root = _xml("xl/workbook.xml", parts["xl/workbook.xml"])
+    rels_root = _xml("xl/_rels/workbook.xml.rels", parts["xl/_rels/workbook.xml.rels"])
     targets = {r.get("Id"): r.get("Target", "") for r in rels_root.findall("rel:Relationship", NS)}
     sheets = []
     for s in root.findall("m:sheets/m:sheet", NS):
@@ -128,31 +150,27 @@ def scan_zip(z: zipfile.ZipFile) -> WorkbookScan:
     protected: dict[str, bool] = {}
     formulas: dict[str, set[str]] = {}
     for name, _state, part in sheets:
-        try:
-            xml = z.read(part)
-        except KeyError:
+        xml = parts.get(part)
+        if xml is None:
             protected[name] = False
             formulas[name] = set()
             continue
-        problem = doctype_problem(part, xml)
-        if problem:
-            raise HostileXml(problem)
         m = _PROTECTION.search(xml)
         protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
         formulas[name] = formula_cells(xml)
     modified = ""
-    try:
-        core = SafeET.fromstring(z.read("docProps/core.xml"))
+    if "docProps/core.xml" in parts:
+        core = _xml("docProps/core.xml", parts["docProps/core.xml"])
         node = core.find("{http://purl.org/dc/terms/}modified")
         modified = (node.text or "").strip() if node is not None else ""
-    except KeyError:
-        pass
     return WorkbookScan(sheets=sheets, names=names, structure_locked=locked,
                         sheet_protected=protected, formula_cells=formulas, modified=modified)  # fmt: skip
 
 
+@lru_cache(maxsize=4096)
 def parse_ref(text: str) -> tuple[str, int, int, int, int] | None:
-    """'Sheet'!$B$3:$B$9 → (sheet, row0, col0, row1, col1), 0-based."""
+    """'Sheet'!$B$3:$B$9 → (sheet, row0, col0, row1, col1), 0-based. Cached: every copy of a
+    template carries the same defined names."""
     m = _REF.match(text.strip().lstrip("="))
     if not m:
         return None
@@ -223,21 +241,58 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
             return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
                     "已拒绝（正常填报表不足 1 MB）")
     names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
+    if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
         return "不是 Excel 工作簿（缺少 xl/workbook.xml）"
-    for i in infos:
-        # worksheets are read whole by scan_zip, which checks them there (one decompression)
-        if i.filename.endswith((".xml", ".rels", ".vml")) and not i.filename.startswith("xl/worksheets/sheet"):
-            with z.open(i) as fh:
-                problem = doctype_problem(i.filename, fh.read(4096))
-            if problem:
-                return problem
     return ""
 
 
-def doctype_problem(name: str, head: bytes) -> str:
-    """XML parts with DTDs are refused outright: no parser ever sees an entity declaration."""
-    if b"<!DOCTYPE" in head[:4096] or b"<!ENTITY" in head[:4096]:
+def read_member(raw: bytes, info: zipfile.ZipInfo, z: zipfile.ZipFile) -> bytes:
+    """`z.read(info)` for the package already in memory, without zipfile's per-member file
+    machinery (a form has a dozen small parts; that overhead was a tenth of reading it).
+    Output is bounded by the declared size and checked against the CRC; anything unusual
+    (encryption, other compression methods) goes through zipfile itself."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return z.read(info)
+    h = info.header_offset
+    if raw[h : h + 4] != b"PK\x03\x04" or len(raw) < h + 30:
+        raise zipfile.BadZipFile(f"bad local header: {info.filename}")
+    (flags,) = struct.unpack_from("<H", raw, h + 6)
+    if flags & 0x60:  # patch data or strong encryption: zipfile refuses these its own way
+        return z.read(info)
+    name_len, extra_len = struct.unpack_from("<HH", raw, h + 26)
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    if raw[h + 30 : h + 30 + name_len] != name:
+        raise zipfile.BadZipFile(f"local and central names differ: {info.filename}")
+    start = h + 30 + name_len + extra_len
+    data = raw[start : start + info.compress_size]
+    if len(data) != info.compress_size:
+        raise zipfile.BadZipFile(f"truncated: {info.filename}")
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        data = inflater.decompress(data, info.file_size)
+        if inflater.unconsumed_tail:
+            raise zipfile.BadZipFile(f"longer than declared: {info.filename}")
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC or size: {info.filename}")
+    return data
+
+
+def _xml_parts(raw: bytes, z: zipfile.ZipFile) -> tuple[str, dict[str, bytes]]:
+    """Every XML part, decompressed once (sizes were bounded by `_precheck`), and the reason
+    to refuse the file if any declares a DTD."""
+    parts = {i.filename: read_member(raw, i, z) for i in z.infolist()
+             if i.filename.endswith((".xml", ".rels", ".vml"))}  # fmt: skip
+    for name, data in parts.items():
+        problem = doctype_problem(name, data)
+        if problem:
+            return problem, {}
+    return "", parts
+
+
+def doctype_problem(name: str, data: bytes) -> str:
+    """XML parts with DTDs are refused outright: no parser ever sees an entity declaration.
+    The whole part is searched (a long comment can push a DTD past any fixed prefix)."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         return f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
     return ""
 
@@ -254,15 +309,17 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     try:
         z = zipfile.ZipFile(io.BytesIO(raw)) if raw.startswith(b"PK") else None
         sub.problem = _precheck(raw, z, limits)
+        if not sub.problem and z is not None:
+            sub.problem, parts = _xml_parts(raw, z)
     except Exception:  # BadZipFile, zlib.error, EOFError...: all "the package is broken"
         sub.problem = "文件不完整或已损坏（压缩包无法打开），请重新保存后提交"
         return sub
     if sub.problem or z is None:
         return sub
     try:
-        with z:
-            sub.scan = scan_zip(z)
-            sub.has_macros = any(n.lower().endswith("vbaproject.bin") for n in z.namelist())
+        sub.scan = scan_zip(parts)
+        sub.has_macros = any(n.lower().endswith("vbaproject.bin") for n in z.namelist())
+        z.close()
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
     except HostileXml as exc:
         sub.scan = None
@@ -335,8 +392,12 @@ def _extract(sub: Submission, spec: FormSpec) -> FormData:
         positions: list[int] = []
         where = [(col.id, *sub.columns[(t.id, col.id)]) for col in t.columns]
         used: set[int] = set()  # only rows that hold something are visited
-        for _cid, sheet, first, c in where:
-            used |= {r - first for (r, cc) in sub.values.get(sheet, {}) if cc == c and 0 <= r - first < t.capacity}
+        for sheet in {w[1] for w in where}:  # one pass over each sheet's cells, not one per column
+            firsts = {c: first for _cid, sh, first, c in where if sh == sheet}
+            for r, cc in sub.values.get(sheet, {}):
+                first = firsts.get(cc)
+                if first is not None and 0 <= r - first < t.capacity:
+                    used.add(r - first)
         for i in sorted(used):
             row = {cid: sub.values.get(sheet, {}).get((first + i, c)) for cid, sheet, first, c in where}
             rows.append(row)

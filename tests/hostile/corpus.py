@@ -116,6 +116,21 @@ def build(out: Path) -> dict[str, Expect]:
         return b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', xxe, 1)
 
     add("工作表里的实体.xlsx", rezip(clean, sheet_entity), "rejected", "file.unreadable", message="DOCTYPE")
+    decl = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    padded = decl + b"<!--" + b"x" * 8000 + b"-->" + laughs[len(b'<?xml version="1.0"?>'):]
+
+    def late_doctype(n: str, b: bytes) -> bytes:  # a DTD pushed past any fixed-size prefix check
+        return b.replace(decl, padded, 1) if n == "xl/workbook.xml" else b
+
+    add("长注释后的实体.xlsx", rezip(clean, late_doctype), "rejected", "file.unreadable", message="DOCTYPE")
+
+    def utf16(n: str, b: bytes) -> bytes:  # the DTD is not in the bytes as ASCII
+        if n != "xl/workbook.xml":
+            return b
+        text = b.replace(decl, laughs.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"'), 1)
+        return text.decode("utf-8").encode("utf-16")
+
+    add("UTF-16实体.xlsx", rezip(clean, utf16), "rejected", "file.unreadable", message="DOCTYPE")
     rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{"数据" * 20}</t></is></c></row>'
                    for r in range(1, 400_001))  # fmt: skip
     huge = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
