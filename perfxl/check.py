@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -429,7 +430,7 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
                 r.add(rule="value.formula_in_input", severity=Severity.WARNING, sheet=sheet, cell=ref,
                       message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字")  # fmt: skip
     for sl in layout.sheets:
-        last = max(c.row for c in sl.cells)
+        last = sl.last_row
         extra = sorted({rc for rc in sub.values.get(sl.spec.name, {}) if rc[0] > last})
         if extra:
             tables = [b.table for b in sl.spec.blocks if isinstance(b, TableBlock)]
@@ -457,8 +458,14 @@ def _clean(v: Any, column: str = "") -> Any:
     """What the schema sees: trimmed, half-width text; operators in their stored form."""
     if not isinstance(v, str):
         return v
+    return _clean_text(v, column == "op")
+
+
+@lru_cache(maxsize=65536)
+def _clean_text(v: str, operator: bool) -> str:
+    """Cached: names, operators and units repeat across thousands of forms."""
     v = normalise(v)
-    if column == "op" and v != QUALITATIVE:
+    if operator and v != QUALITATIVE:
         op, rest = split_operator(v)
         return op if op and not rest else v
     return v

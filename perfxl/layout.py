@@ -7,6 +7,7 @@ sheet may refer to a table on a later one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -84,6 +85,11 @@ class SheetLayout:
     heights: dict[int, float] = field(default_factory=dict)
     repeat_row: int | None = None  # table header to print on every page
     freeze_row: int | None = None
+
+    @cached_property
+    def last_row(self) -> int:
+        """The sheet's last template row: anything below it is outside the form."""
+        return max(c.row for c in self.cells)
 
 
 @dataclass

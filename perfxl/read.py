@@ -122,10 +122,13 @@ class Submission:
 
 
 def _xml(name: str, data: bytes) -> Any:
-    """Parse an XML part. Every part has been searched whole for DTDs before (`doctype_problem`);
-    that byte search is conclusive for UTF-8, which is what Excel, WPS and LibreOffice write,
-    so those go to the stdlib parser. Anything else takes the slower defusedxml path."""
+    """Parse an XML part. A byte search for DTDs is conclusive for UTF-8, which is what Excel,
+    WPS and LibreOffice write, so such parts, once searched, go to the stdlib parser; anything
+    else takes the slower defusedxml path."""
     if _UTF8_DECL.match(data):
+        problem = doctype_problem(name, data)  # also done for every part on reading: cheap, and kept local
+        if problem:
+            raise HostileXml(problem)
         return StdET.fromstring(data)
     try:
         return SafeET.fromstring(data)
@@ -201,21 +204,28 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
     out: dict[tuple[int, int], Value] = {}
     if sub is not None:
         sub.merged[name] = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
-    for r, row in enumerate(sheet.iter_rows()):
-        if r0 + r >= limits.max_rows:
+    max_rows, max_chars, intern = limits.max_rows, limits.max_cell_chars, sys.intern
+    for r, row in enumerate(sheet.iter_rows(), start=r0):
+        if r >= max_rows:
             if sub is not None:
-                sub.truncated.append(f"工作表“{name}”超过 {limits.max_rows} 行，其余行未读取")
+                sub.truncated.append(f"工作表“{name}”超过 {max_rows} 行，其余行未读取")
             break
-        for c, v in enumerate(row):
-            if v == "" or v is None:
-                continue
-            value = (sys.intern(v) if len(v) <= 24 else v) if type(v) is str else _cell_value(v)
-            if isinstance(value, str) and len(value) > limits.max_cell_chars:
-                if sub is not None:
-                    ref = xl_rowcol_to_cell(r0 + r, c0 + c)
-                    sub.truncated.append(f"{name}!{ref} 有 {len(value)} 个字符，超过 {limits.max_cell_chars}，已截断")
-                value = value[: limits.max_cell_chars]
-            out[(r0 + r, c0 + c)] = value
+        for c, v in enumerate(row, start=c0):
+            if type(v) is str:  # most cells: text, or "" for an empty one
+                if not v:
+                    continue
+                if len(v) > max_chars:
+                    if sub is not None:
+                        sub.truncated.append(f"{name}!{xl_rowcol_to_cell(r, c)} 有 {len(v)} 个字符，"
+                                             f"超过 {max_chars}，已截断")  # fmt: skip
+                    v = v[:max_chars]
+                if len(v) <= 24:
+                    v = intern(v)  # labels and choices repeat across thousands of forms
+                out[(r, c)] = v
+            elif v is not None:
+                value = _cell_value(v)
+                if value is not None:
+                    out[(r, c)] = value
     return out
 
 

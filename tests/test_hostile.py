@@ -84,18 +84,34 @@ def test_merge_accounts_for_every_file(corpus: tuple[Path, dict[str, Expect]], t
 
 
 def test_external_entities_are_never_resolved(corpus: tuple[Path, dict[str, Expect]]) -> None:
-    import defusedxml
     import openpyxl.xml
-    from defusedxml.ElementTree import fromstring
+
+    from perfxl.read import HostileXml, _xml
 
     folder, _ = corpus
     sub = read_submission(folder / "外部实体.xlsx")
     assert sub.problem and "DOCTYPE" in sub.problem
     with zipfile.ZipFile(folder / "外部实体.xlsx") as z:
         xml = z.read("xl/sharedStrings.xml")
-    with pytest.raises(defusedxml.DefusedXmlException):
-        fromstring(xml)  # what our own XML parsing goes through
+    # our parser refuses it even when called directly: UTF-8 parts are searched for DTDs before
+    # the stdlib parser sees them, other encodings go through defusedxml
+    with pytest.raises(HostileXml):
+        _xml("xl/sharedStrings.xml", xml)
+    with pytest.raises(HostileXml):
+        _xml("xl/sharedStrings.xml", xml.decode("utf-8").encode("utf-16"))
+    declared = xml.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="UTF-8"?>', 1)
+    with pytest.raises(HostileXml):
+        _xml("xl/sharedStrings.xml", declared)  # the stdlib path searches the part itself too
     assert openpyxl.xml.DEFUSEDXML  # openpyxl (annotated copies) parses through defusedxml too
+
+
+def test_cells_beyond_the_length_limit_are_cut_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERFXL_MAX_CELL_CHARS", "100")  # the sample's 总体目标 has 383 characters
+    r = check_paths([CLEAN]).files[0]
+    cut = [f for f in r.findings if f.rule == "file.limit"]
+    assert cut and all("超过 100，已截断" in f.message for f in cut)
+    assert r.submission is not None and r.submission.data is not None
+    assert len(r.submission.data.fields["goal"]) == 100  # type: ignore[arg-type]
 
 
 def test_limits_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
