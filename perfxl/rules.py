@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from perfxl.findings import Severity
 
@@ -84,6 +84,13 @@ class Rule:
     @property
     def terms(self) -> tuple[Term, ...]:
         return self.left + self.right
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Registered rules pickle by id: worker processes send back thousands of outcomes, and
+        each should point at the one registry object, not carry a copy of its rule."""
+        if RULES_BY_ID.get(self.id) is self:
+            return (_registered, (self.id,))
+        return super().__reduce_ex__(protocol)
 
     @property
     def tol(self) -> float:
@@ -301,6 +308,10 @@ RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 CROSS_RULES: dict[str, Rule] = {r.id: r for r in RULES if r.kind == "cross"}
 if len(RULES_BY_ID) != len(RULES):  # pragma: no cover - guards the registry itself
     raise RuntimeError("duplicate rule id in perfxl.rules.RULES")
+
+
+def _registered(rule_id: str) -> Rule:
+    return RULES_BY_ID[rule_id]
 
 
 def rules_for(kind: str) -> list[Rule]:

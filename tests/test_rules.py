@@ -129,3 +129,16 @@ def test_longest_common_substring_matches_its_definition(a: str, b: str) -> None
 
     brute = max((j - i for i in range(len(a)) for j in range(i + 1, len(a) + 1) if a[i:j] in b), default=0)
     assert _lcs(a, b) == brute
+
+
+def test_registered_rules_pickle_as_the_registry_object() -> None:
+    """Outcomes come back from worker processes; their rules must be the registry's own."""
+    import dataclasses
+    import pickle
+
+    from perfxl.rules import RULES
+
+    for rule in RULES:
+        assert pickle.loads(pickle.dumps(rule)) is rule
+    other = dataclasses.replace(RULES[0], id="test.unregistered")
+    assert pickle.loads(pickle.dumps(other)) == other  # by value when not in the registry
