@@ -20,7 +20,7 @@ from perfxl.errors import OutputError, PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
-from perfxl.merge import collect, merge_collected
+from perfxl.merge import auto_jobs, collect, merge_collected
 from perfxl.report import json_report, merge_json, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
@@ -168,12 +168,14 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="另存问题清单与提交情况为 JSON。")
 @click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数。")
+@click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="并行进程数；0 为自动（200 个文件以上时按 CPU 核数，最多 4 个）。")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
 def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json_path: Path | None,
               year: int | None, jobs: int, quiet: bool) -> None:
     """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。"""
     files, skipped = collect(list(inputs))
+    jobs = jobs or auto_jobs(len(files))
     show = not quiet and sys.stderr.isatty()
     with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
         result = merge_collected(files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update)

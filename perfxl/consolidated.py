@@ -301,6 +301,8 @@ class _Writer:
         assert self.pool is not None
         ws = self.sheets[name]
         ws._write_single_row(1)  # the header row goes out first
+        for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
+            sheet.fh.flush()
         _PENDING[name] = (parts, formats, links, self.f["link"])
         first, futures = 1, []
         for i, (n, _make) in enumerate(parts.pieces):
@@ -401,7 +403,7 @@ def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
                        "comments": f"perfxl {__version__}"})  # fmt: skip
     with fewer_collections(), _pool(jobs) as (pool, scratch):
-        _write_sheets(wb, result, out, pool, scratch)
+        _write_sheets(wb, result, out, pool, scratch, pieces=jobs if pool is not None else 1)
     try:
         wb.close()
         os.replace(tmp, out)
@@ -421,12 +423,14 @@ def _pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             yield pool, scratch
     finally:
+        _PENDING.clear()  # whatever happened, drop the references to the merge result
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str) -> None:
+def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str,
+                  pieces: int) -> None:  # fmt: skip
     w = _Writer(wb, out, pool, scratch)
-    _indicators(w, result, pieces=pool._max_workers if pool is not None else 1)  # type: ignore[attr-defined]
+    _indicators(w, result, pieces=pieces)  # first: workers render it while the other sheets are written
     _roster(w, result)
     _dept(w, result)
     _tasks(w, result)

@@ -123,6 +123,12 @@ def collect(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
     return files, skipped
 
 
+def auto_jobs(files: int) -> int:
+    """Processes worth starting for `--jobs 0`: one for a handful of files (starting a pool
+    costs more than it saves), else one per core, at most 4."""
+    return 1 if files < 200 else max(1, min(4, os.cpu_count() or 1))
+
+
 def _check_chunk(args: tuple[list[Path], int | None]) -> list[FileReport]:
     paths, year = args
     return check_paths(paths, year=year).files

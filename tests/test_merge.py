@@ -287,3 +287,12 @@ def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path],
     parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2)
     assert started == [("绩效指标", 2)]
     assert parallel.read_bytes() == serial.read_bytes()
+
+
+def test_automatic_jobs() -> None:
+    import os
+
+    from perfxl.merge import auto_jobs
+
+    assert auto_jobs(13) == 1
+    assert auto_jobs(2000) == max(1, min(4, os.cpu_count() or 1))
