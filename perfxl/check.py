@@ -234,8 +234,19 @@ def _values(r: FileReport, spec: FormSpec) -> None:
 
 def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Target:
     """One indicator row's 符号 / 数值 / 单位 cells → a target, with problems located."""
-    op_raw, value, unit_raw = row.get("op"), row.get("value"), row.get("unit")
-    name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
+    value = row.get("value")
+    target = _target_of(row.get("op"), value, row.get("unit"))
+    if target.problems:
+        name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
+        loc = sub.cell("indicators", i, "value")
+        for p in target.problems:
+            _problem(r, p, loc, f"三级指标“{name}”", value)
+    return target
+
+
+@lru_cache(maxsize=65536, typed=True)  # typed: True, 1 and 1.0 are different cells
+def _target_of(op_raw: Any, value: Any, unit_raw: Any) -> Target:
+    """The pure part of `_target`; the same three cells recur across thousands of forms."""
     op = split_operator(normalise(str(op_raw)))[0] if isinstance(op_raw, str) and op_raw.strip() else None
     if isinstance(op_raw, str) and normalise(op_raw) == QUALITATIVE:
         op = QUALITATIVE
@@ -253,9 +264,6 @@ def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Targ
     else:
         text = f"{op or ''}{'' if value is None else value} {unit}".strip()
         target = parse_target(text if value is not None else "")
-    loc = sub.cell("indicators", i, "value")
-    for p in target.problems:
-        _problem(r, p, loc, f"三级指标“{name}”", value)
     return target
 
 
