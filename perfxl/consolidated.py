@@ -186,6 +186,22 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
         return written, overflow
 
 
+    def _write_optimized_sheet_data(self) -> None:
+        """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
+        of XML, which XlsxWriter decodes and re-encodes as text on the way."""
+        if self.dim_rowmin is None:
+            self._xml_empty_tag("sheetData")
+            return
+        self._xml_start_tag("sheetData")
+        self.row_data_fh.flush()
+        self.fh.flush()
+        with open(self.row_data_filename, "rb") as rows:
+            shutil.copyfileobj(rows, self.fh.buffer, 1 << 20)
+        self.row_data_fh.close()
+        os.unlink(self.row_data_filename)
+        self._xml_end_tag("sheetData")
+
+
 def _link_ok(url: str) -> bool:
     """Within Excel's 2,079-character limit for the address and the location alike."""
     return all(len(part.encode("utf-16-le", "surrogatepass")) // 2 <= MAX_URL for part in url.split("#", 1))
