@@ -300,3 +300,17 @@ def test_automatic_jobs() -> None:
 
     assert auto_jobs(13) == 1
     assert auto_jobs(2000) == max(1, min(4, os.cpu_count() or 1))
+
+
+def test_no_fork_means_serial_writing(merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where processes cannot be forked (Windows, macOS defaults), --jobs writes serially, same bytes."""
+    import multiprocessing
+
+    import perfxl.consolidated as consolidated
+
+    result, first = merged
+    serial = write_consolidated(result, first.parent / "serial_nf.xlsx")
+    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(consolidated._Writer, "_start_pieces", lambda *a: pytest.fail("forked without fork"))
+    assert write_consolidated(result, first.parent / "nofork.xlsx", jobs=2).read_bytes() == serial.read_bytes()
