@@ -185,7 +185,6 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
         self.previous_row = last + 1
         return written, overflow
 
-
     def _write_optimized_sheet_data(self) -> None:
         """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
         of XML, which XlsxWriter decodes and re-encodes as text on the way."""
@@ -332,8 +331,9 @@ class _Writer:
             ws = self.sheets[name]
             for future in futures:
                 path = future.result()
-                with open(path, encoding="utf-8") as fh:
-                    shutil.copyfileobj(fh, ws.fh, 1 << 20)
+                ws.fh.flush()  # then append the piece's bytes after what the text layer holds
+                with open(path, "rb") as fh:
+                    shutil.copyfileobj(fh, ws.fh.buffer, 1 << 20)
                 os.unlink(path)
             if count:
                 ws._check_dimensions(count, ncols - 1)
