@@ -188,13 +188,16 @@ def fewer_collections() -> Iterator[None]:
     thresholds the cyclic collector re-scans them over and over (about a fifth of a county
     merge). Collect rarely while inside, as before afterwards. Forked workers inherit it."""
     old = gc.get_threshold()
-    gc.freeze()
+    mine = gc.get_freeze_count() == 0  # leave a caller's own frozen objects (or an outer use) alone
+    if mine:
+        gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
     try:
         yield
     finally:
         gc.set_threshold(*old)
-        gc.unfreeze()
+        if mine:
+            gc.unfreeze()
 
 
 def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catalog: Path | None = None,

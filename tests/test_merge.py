@@ -314,3 +314,17 @@ def test_no_fork_means_serial_writing(merged: tuple[MergeResult, Path], monkeypa
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     monkeypatch.setattr(consolidated._Writer, "_start_pieces", lambda *a: pytest.fail("forked without fork"))
     assert write_consolidated(result, first.parent / "nofork.xlsx", jobs=2).read_bytes() == serial.read_bytes()
+
+
+def test_collector_settings_restored() -> None:
+    import gc
+
+    from perfxl.merge import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_freeze_count() > 0 and gc.get_threshold() != before
+        with fewer_collections():  # nested: the outer one still owns the frozen objects
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
