@@ -391,7 +391,7 @@ class _FastDeflate(zipfile.ZipFile):
 
 class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
     """XlsxWriter deflates at zlib's default level 6. A city-wide merge packs several hundred MB
-    of sheet XML, and level 1 packs it about 2.5× faster for a file about a fifth larger."""
+    of sheet XML; level 1 deflates it about 2.3× faster for a file about 28 % larger (measured at 2,000)."""
 
     def _store_workbook(self) -> None:
         saved = xlsxwriter.workbook.ZipFile
