@@ -274,15 +274,17 @@ class _Writer:
         ws.set_row(0, 30)
         limit = EXCEL_MAX_ROWS - 1  # the header takes one row
         body: Iterable[Sequence[Any]] = make()
-        if count > limit:
+        spilled = count > limit
+        if spilled:
             csv_path = self.spill(name, cols, body)
             self.notes.append(f"“{name}”共 {count} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
                               f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
             count = limit
             body = islice(make(), limit)
         links = [c.kind == "link" for c in cols]
+        # pieces render all their rows: only for a table that fits the sheet, without links
         if (FAST_ROWS and self.pool is not None and isinstance(rows, Parts) and count >= PARALLEL_MIN_ROWS
-                and count <= limit and not any(links)):  # fmt: skip
+                and not spilled and not any(links)):  # fmt: skip
             self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
             overflow = False
         elif FAST_ROWS:

@@ -328,3 +328,14 @@ def test_collector_settings_restored() -> None:
             pass
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_spilled_table_with_jobs_keeps_the_sheet_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table past Excel's row limit is written serially (first rows only) even with --jobs."""
+    import perfxl.consolidated as consolidated
+
+    monkeypatch.setattr(consolidated, "EXCEL_MAX_ROWS", 101)
+    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
+    out = write_consolidated(merge(samples(), catalog=CATALOG, year=2024), tmp_path / "汇总.xlsx", jobs=2)
+    assert openpyxl.load_workbook(out)["绩效指标"].max_row == 101
+    assert (tmp_path / "汇总_绩效指标.csv").exists()
