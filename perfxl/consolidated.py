@@ -52,7 +52,6 @@ STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数�
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
 
 
-Rows = tuple[int, Callable[[], Iterator[Sequence[Any]]]]  # (count, a fresh iterator of the rows)
 DEFLATE_LEVEL = 1  # see _Workbook
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
 
@@ -119,19 +118,17 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
     """
 
     def write_fast_rows(self, first_row: int, rows: Iterable[Sequence[Any]], formats: Sequence[Any],
-                        links: Sequence[bool], link_format: Any, max_links: int) -> tuple[int, bool]:  # fmt: skip
+                        links: Sequence[bool], link_format: Any, max_links: int) -> bool:  # fmt: skip
         """Write rows from `first_row`; (url, text) cells in `links` columns become hyperlinks
-        while the sheet has fewer than `max_links`, then their text. Returns (links written,
-        whether any link was refused for the limit)."""
+        while the sheet has fewer than `max_links`, then their text. Returns whether any link
+        was refused for the limit. The formats must already have their style index (`_Writer`)."""
         if self.constant_memory:
             self._write_single_row(first_row)  # flush what is pending (the header row)
         fh = self.fh
-        # a format gets its index on first use, as in XlsxWriter: the same styles, in the same order
-        xfs: list[str | None] = [None] * len(formats)
-        link_xf = ""
+        xfs = [f' s="{f._get_xf_index()}"' if f is not None else "" for f in formats]
+        link_xf = f' s="{link_format._get_xf_index()}"'
         letters = [xl_col_to_name(c) for c in range(len(formats))]
         esc_ctrl = self._escape_control_characters
-        written = 0
         overflow = False
         i = -1
         for i, row in enumerate(rows):  # i counts the rows afterwards
@@ -141,28 +138,22 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
             plain = not _ANY_SPECIAL.search("\t".join(v for v in texts if type(v) is str))
             out = [f'<row r="{rn}">']
             for c, v in enumerate(row):
-                xf = None
+                xf = xfs[c]
                 if type(v) is tuple:
                     url, v = v
                     if v is None or v == "":
                         continue
                     if links[c]:
                         if self.hlink_count < max_links and _link_ok(url):
-                            xf = link_xf = link_xf or f' s="{link_format._get_xf_index()}"'
+                            xf = link_xf
                             link = Url(url)
                             link._text = v
                             self.hyperlinks[rn - 1][c] = link
                             self.hlink_count += 1
-                            written += 1
                         else:
                             overflow = overflow or self.hlink_count >= max_links
                 elif v is None or v == "":
                     continue
-                if xf is None:
-                    xf = xfs[c]
-                    if xf is None:
-                        f = formats[c]
-                        xf = xfs[c] = f' s="{f._get_xf_index()}"' if f is not None else ""
                 if type(v) is bool:
                     v = "是" if v else "否"
                 elif type(v) is int or type(v) is float:
@@ -178,12 +169,11 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
                 out.append(f'<c r="{letters[c]}{rn}"{xf} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             out.append("</row>")
             fh.write("".join(out))
-        if i < 0:
-            return 0, False
-        last = first_row + i
-        self._check_dimensions(last, len(formats) - 1)
-        self.previous_row = last + 1
-        return written, overflow
+        if i >= 0:
+            last = first_row + i
+            self._check_dimensions(last, len(formats) - 1)
+            self.previous_row = last + 1
+        return overflow
 
     def _write_optimized_sheet_data(self) -> None:
         """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
@@ -259,14 +249,12 @@ class _Writer:
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
 
-    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Rows | Parts,
+    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Parts,
               status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
-        """`rows` is a list, or (count, factory) for the big sheets: rows are then made as they
-        are written (twice if the table spills to CSV) instead of all held at once."""
-        if isinstance(rows, Parts):
-            count, make = rows.count, rows.rows
-        else:
-            count, make = rows if isinstance(rows, tuple) else (len(rows), lambda rows=rows: iter(rows))
+        """`rows` is a list, or `Parts` for the big sheets: rows are then made as they are
+        written (twice if the table spills to CSV) instead of all held at once."""
+        parts = rows if isinstance(rows, Parts) else Parts([(len(rows), partial(iter, rows))])
+        count, make = parts.count, parts.rows
         ws = self.sheets[name]
         for c, col in enumerate(cols):
             ws.set_column(c, c, col.width)
@@ -288,7 +276,7 @@ class _Writer:
             self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
             overflow = False
         elif FAST_ROWS:
-            _, overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols],
+            overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols],
                                              links, self.f["link"], MAX_LINKS)  # fmt: skip
         else:
             overflow = False
@@ -417,7 +405,7 @@ def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     wb = _Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False,
-                                        "max_url_length": 2079})  # fmt: skip
+                                        "max_url_length": MAX_URL})  # fmt: skip
     wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
                        "comments": f"perfxl {__version__}"})  # fmt: skip
     with fewer_collections(), _pool(jobs) as (pool, scratch):
