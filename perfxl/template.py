@@ -54,6 +54,10 @@ class CopyInfo:
     category: str = ""
     seq: str = ""
 
+    def prefill(self, key: str | None) -> str:
+        """The value a field with `prefill=key` carries in this copy ("" when none)."""
+        return {"entity": self.entity, "competent": self.competent}.get(key or "", "")
+
 
 def _check(rc: int | None, what: str) -> None:
     """XlsxWriter returns -1/-2 instead of raising; escalate."""
@@ -77,8 +81,12 @@ def fingerprint(cells: Iterable[tuple[str, str, str]]) -> str:
     )
     h = hashlib.sha256()
     for sheet, _r, _c, ref, content in keyed:
-        h.update(f"{sheet}\t{ref}\t{content}\n".encode())
+        h.update(_fingerprint_line(sheet, ref, content))
     return h.hexdigest()
+
+
+def _fingerprint_line(sheet: str, ref: str, content: str) -> bytes:
+    return f"{sheet}\t{ref}\t{content}\n".encode()
 
 
 class _Formats:
@@ -277,7 +285,7 @@ def list_columns(frame: Frame) -> list[tuple[str, str, list[str]]]:
 
 def _prefilled(spec: FormSpec, cell: Placed, info: CopyInfo) -> Placed:
     if cell.role == "input" and cell.field:
-        value = {"entity": info.entity, "competent": info.competent}.get(spec.field(cell.field).prefill or "")
+        value = info.prefill(spec.field(cell.field).prefill)
         if value:
             return replace(cell, role="prefilled", text=value)
     return cell
@@ -297,26 +305,20 @@ class CopyTexts:
     chunks: tuple[bytes | tuple[str, str, str], ...]  # fingerprint input in cell order; tuples are slots
 
     def slot_texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
-        values = {"entity": info.entity, "competent": info.competent}
-        return [(sheet, ref, values[key]) for sheet, ref, key in self.slots if values.get(key)]
+        return [(sheet, ref, info.prefill(key)) for sheet, ref, key in self.slots if info.prefill(key)]
 
     def texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
         return [*self.shared, *self.slot_texts(info)]
 
     def fingerprint(self, info: CopyInfo) -> str:
         """Equal to `fingerprint(self.texts(info))` (tested), without sorting per copy."""
-        values = {"entity": info.entity, "competent": info.competent}
         h = hashlib.sha256()
         for chunk in self.chunks:
             if isinstance(chunk, bytes):
                 h.update(chunk)
-            elif values.get(chunk[2]):
-                h.update(_fingerprint_line(chunk[0], chunk[1], values[chunk[2]]))
+            elif value := info.prefill(chunk[2]):
+                h.update(_fingerprint_line(chunk[0], chunk[1], value))
         return h.hexdigest()
-
-
-def _fingerprint_line(sheet: str, ref: str, content: str) -> bytes:
-    return f"{sheet}\t{ref}\t{content}\n".encode()
 
 
 _COPY_TEXTS: dict[tuple[int, int], tuple[FormSpec, CopyTexts]] = {}
