@@ -193,13 +193,14 @@ def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str
     (spec, year); only the copy's prefilled cells are resolved per file."""
     key = (id(spec), year)
     hit = _SHARED.get(key)
+    texts = copy_texts(spec, year)
     if hit is None or hit[0] is not spec:
         if len(_SHARED) > 256:
             _SHARED.clear()
-        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in copy_texts(spec, year).shared
+        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in texts.shared
                  if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)]  # fmt: skip
         hit = _SHARED[key] = (spec, cells)
-    own = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in copy_texts(spec, year).slot_texts(info)]
+    own = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in texts.slot_texts(info)]
     return hit[1] + own if own else hit[1]
 
 

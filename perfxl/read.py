@@ -42,6 +42,14 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-
 # few, so find each <f and look back for its cell rather than try every <c of the sheet.
 _FORMULA_TAG = re.compile(rb"<f[ >/]")
 _CELL_OPEN = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*>')
+_PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
+# the declarations Excel, WPS, LibreOffice and XlsxWriter write (optionally after a UTF-8 BOM)
+_UTF8_DECL = re.compile(rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
+                        rb'(?: standalone="(?:yes|no)")?\?>')
+
+
+class HostileXml(Exception):
+    """An XML part declares a DTD or entities."""
 
 
 def formula_cells(xml: bytes) -> set[str]:
@@ -52,14 +60,6 @@ def formula_cells(xml: bytes) -> set[str]:
         if cell and cell.end() == m.start():
             out.add(cell.group(1).decode())
     return out
-_PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
-# the declarations Excel, WPS, LibreOffice and XlsxWriter write (optionally after a UTF-8 BOM)
-_UTF8_DECL = re.compile(rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
-                        rb'(?: standalone="(?:yes|no)")?\?>')
-
-
-class HostileXml(Exception):
-    """An XML part declares a DTD or entities."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ def _xml(name: str, data: bytes) -> Any:
     try:
         return SafeET.fromstring(data)
     except DefusedXmlException as exc:
-        raise HostileXml(f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）") from exc
+        raise HostileXml(_dtd_refused(name)) from exc
 
 
 def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
@@ -303,8 +303,12 @@ def doctype_problem(name: str, data: bytes) -> str:
     """XML parts with DTDs are refused outright: no parser ever sees an entity declaration.
     The whole part is searched (a long comment can push a DTD past any fixed prefix)."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
+        return _dtd_refused(name)
     return ""
+
+
+def _dtd_refused(name: str) -> str:
+    return f"文件中的 XML（{name}）含有 DOCTYPE/实体声明，已拒绝（可能是恶意文件）"
 
 
 def read_submission(path: Path, data: bytes | None = None, limits: Limits | None = None) -> Submission:
