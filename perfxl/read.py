@@ -251,8 +251,9 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
             return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
                     "已拒绝（正常填报表不足 1 MB）")
     names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
-        return "不是 Excel 工作簿（缺少 xl/workbook.xml）"
+    for needed in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if needed not in names:
+            return f"不是 Excel 工作簿（缺少 {needed}）"
     return ""
 
 

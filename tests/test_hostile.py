@@ -235,3 +235,14 @@ def test_member_reader_agrees_with_zipfile(members: list[tuple[bytes, tuple[int,
             except Exception:
                 got = None
             assert got == expected
+
+
+def test_missing_workbook_parts_are_named(tmp_path: Path) -> None:
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(CLEAN) as src, zipfile.ZipFile(buf, "w") as dst:
+            for info in src.infolist():
+                if info.filename != part:
+                    dst.writestr(info, src.read(info))
+        sub = read_submission(tmp_path / "x.xlsx", buf.getvalue())
+        assert sub.problem == f"不是 Excel 工作簿（缺少 {part}）"
