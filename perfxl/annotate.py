@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import io
+import math
+import re
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,6 +23,30 @@ from perfxl.template import atomic_write
 
 RESULT_SHEET = "校验结果"
 FILLS = {Severity.ERROR: "FFC7CE", Severity.WARNING: "FFEB9C", Severity.INFO: "DDEBF7"}
+
+
+_VALUE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?v)>([^<]*)</\1>")
+
+
+def _finite(m: re.Match[bytes]) -> bytes:
+    try:
+        number = float(m.group(2))
+    except ValueError:
+        return m.group(0)  # text (t="str" and the like): not a number at all
+    return m.group(0) if math.isfinite(number) else b""
+
+
+def _finite_values(raw: bytes) -> bytes:
+    """The package with NaN and infinite cell values emptied: openpyxl refuses some of them and
+    writes the others back as numbers no spreadsheet program opens. The cells stay marked."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                body = _VALUE.sub(_finite, body)
+            dst.writestr(info, body)
+    return out.getvalue()
 
 
 def annotated_name(path: Path) -> str:
@@ -36,7 +63,10 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
-    wb = load_workbook(io.BytesIO(report.path.read_bytes()))
+    raw = report.path.read_bytes()
+    if any(f.rule == "value.invalid_number" for f in report.findings):
+        raw = _finite_values(raw)
+    wb = load_workbook(io.BytesIO(raw))
     by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in report.findings:
         if f.sheet in wb.sheetnames and f.cell:

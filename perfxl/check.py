@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from perfxl.data import numeric_view
 from perfxl.derive import DERIVED_LOCATION, Derived, UnitCost, derive, unit_costs
+from perfxl.errors import os_reason
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
@@ -25,6 +27,7 @@ from perfxl.read import Loc, Submission, parse_ref, read_submission
 from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
 from perfxl.schema import Failure, fields_schema, table_schema, validate
 from perfxl.template import (
+    FIXED_CREATED,
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     META_SHEET,
@@ -92,8 +95,7 @@ def _read(path: Path) -> FileReport:
         sub = read_submission(path)
     except OSError as exc:
         report.status = "rejected"
-        report.add(rule="file.unreadable", severity=Severity.ERROR,
-                   message=f"文件无法读取：{exc.strerror or exc}")  # fmt: skip
+        report.add(rule="file.unreadable", severity=Severity.ERROR, message=f"文件无法读取：{os_reason(exc)}")
         return report
     except Exception as exc:
         _internal_error(report, exc)
@@ -407,6 +409,40 @@ def _input_cells(sub: Submission, spec: FormSpec) -> dict[str, set[tuple[int, in
     return inputs
 
 
+def trusted_modified(modified: str, now: datetime | None = None) -> tuple[str, str]:
+    """The saved-at time from a file's metadata, if it can decide which submission is newer:
+    ("2024-03-01T08:00:00Z", "") when usable, ("", why not) when it lies in the future or
+    at or before perfxl's own fixed stamp (never re-saved, or forged), ("", "") when absent."""
+    text = modified.strip()
+    if not text:
+        return "", ""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return "", f"文件元数据中的修改时间“{text[:40]}”无法识别"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    if when > now + timedelta(days=1):
+        return "", f"文件元数据中的修改时间（{text[:40]}）晚于当前时间，不可信"
+    if when <= FIXED_CREATED.replace(tzinfo=UTC):
+        if when == FIXED_CREATED.replace(tzinfo=UTC):
+            return "", ""  # perfxl's own stamp: written by perfxl, never re-saved; not a finding
+        return "", f"文件元数据中的修改时间（{text[:40]}）早于模板生成时间，不可信"
+    return text, ""
+
+
+NOTE_SEVERITY = {  # what the reader notes (read.ReadNote), by finding id
+    "value.invalid_number": Severity.ERROR,
+    "file.limit": Severity.WARNING,
+    "file.outside_area": Severity.WARNING,
+    "file.suspicious_part": Severity.WARNING,
+    "file.embedded_object": Severity.WARNING,
+    "file.external_link": Severity.WARNING,
+    "file.untrusted_time": Severity.INFO,
+}
+
+
 def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     """What hostile or hand-edited copies do to the input area."""
     sub = r.submission
@@ -414,8 +450,13 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     if sub.has_macros:
         r.add(rule="file.macros", severity=Severity.WARNING,
               message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
-    for text in sub.truncated:
-        r.add(rule="file.limit", severity=Severity.WARNING, message=text)
+    _modified, untrusted = trusted_modified(sub.scan.modified)
+    if untrusted:
+        r.add(rule="file.untrusted_time", severity=Severity.INFO,
+              message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")  # fmt: skip
+    for note in sub.notes:
+        r.add(rule=note.code, severity=NOTE_SEVERITY[note.code], sheet=note.sheet, cell=note.cell,
+              message=note.message, actual=note.actual)  # fmt: skip
     layout = build_layout(spec, sub.year or 2024)
     designed = layout.merges()
     odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
@@ -441,12 +482,14 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     for sl in layout.sheets:
         last = sl.last_row
         extra = sorted({rc for rc in sub.values.get(sl.spec.name, {}) if rc[0] > last})
-        if extra:
+        unread = sub.unread_rows.get(sl.spec.name, 0)  # past the row limit: counted, not read
+        if extra or unread:
             tables = [b.table for b in sl.spec.blocks if isinstance(b, TableBlock)]
             what = f"“{spec.table(tables[-1]).label}”表格之后" if tables else "表格之外"
+            rows = len({rc[0] for rc in extra}) + unread
             r.add(rule="template.rows_beyond_capacity", severity=Severity.ERROR, sheet=sl.spec.name,
-                  cell=xl_rowcol_to_cell(*extra[0]),
-                  message=f"{what}还有 {len({rc[0] for rc in extra})} 行内容，超出模板范围的行不会被读取，"
+                  cell=xl_rowcol_to_cell(*extra[0]) if extra else "",
+                  message=f"{what}还有 {rows:,} 行内容，超出模板范围的行不会被读取，"
                           "请精简或联系财政部门")  # fmt: skip
 
 
@@ -500,9 +543,11 @@ def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
     labels = {f.id: f.label for f in spec.fields}
     cols = [f.id for f in spec.fields if not f.prefill]
     records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]
+    limits = {f.id: f.max_length for f in spec.fields}
     for fail in validate(fields_schema(spec), records, cols):
         _schema_finding(group[fail.key], fail, labels.get(fail.column, fail.column),
-                        group[fail.key].submission.fields[fail.column])  # type: ignore[union-attr]  # fmt: skip
+                        group[fail.key].submission.fields[fail.column],  # type: ignore[union-attr]
+                        limits.get(fail.column))  # fmt: skip
     for t in spec.tables:
         keys: list[tuple[FileReport, int]] = []
         recs: list[dict[str, Any]] = []
@@ -521,14 +566,19 @@ def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
                 label = f"{t.label}第 {sub.rows[t.id][i] + 1} 行二级指标“{row['level2']}”"
                 fail = Failure(fail.key, fail.column, fail.check, None)
                 label += f"不属于一级指标“{row['level1']}”"
-            _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column))
+            _schema_finding(r, fail, label, sub.cell(t.id, i, fail.column), t.column(fail.column).max_length)
 
 
-def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc) -> None:
+def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc, limit: int | None = None) -> None:
+    sub = r.submission
+    if fail.check == "required" and sub is not None and any(
+        n.code == "value.invalid_number" and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes
+    ):
+        return  # reported once, as the invalid number it was
     rule, severity, text = CHECK_TEXT.get(fail.check, (f"schema.{fail.check}", Severity.ERROR, "不符合要求"))
     value = None if fail.check == "required" else fail.value
     shown = f"（“{value}”）" if value is not None and fail.check not in ("too_long",) else ""
     if fail.check == "too_long" and isinstance(value, str):
-        shown = f"（{len(value)} 字）"
+        shown = f"（上限 {limit} 字）" if limit else ""
     r.add(rule=rule, severity=severity, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}",
           actual=value)  # fmt: skip

@@ -5,23 +5,25 @@ Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or tool error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from perfxl import __version__
 from perfxl.annotate import annotate
-from perfxl.check import check_paths
 from perfxl.consolidated import write_consolidated
 from perfxl.data import DataError, FormData, json_schema
 from perfxl.errors import OutputError, PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
+from perfxl.isolate import check_files
 from perfxl.merge import auto_jobs, collect, merge_collected
-from perfxl.report import json_report, merge_json, text_report
+from perfxl.report import json_report, merge_json, printable, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -29,6 +31,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 class _Group(click.Group):
     """Turn library errors into one Chinese line and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Output redirected on a Chinese Windows is GBK: a rare CJK character or an emoji
+        # from a cell must come out escaped, not end the run in UnicodeEncodeError.
+        for stream in (sys.stdout, sys.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                with contextlib.suppress(ValueError, OSError):  # a stream that cannot change
+                    reconfigure(errors="backslashreplace")
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -129,10 +141,10 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
             found, skipped = collect([item])
             paths += found
             for p, why in skipped:
-                click.echo(f"已跳过：{p}（{why}）", err=True)
+                click.echo(f"已跳过：{printable(p)}（{printable(why)}）", err=True)
         else:
             paths.append(item)
-    report = check_paths(paths, year=year)
+    report = check_files(paths, year)
     text = text_report(report)
     click.echo(text.splitlines()[-1] if quiet else text.rstrip("\n"))
     if json_path is not None:
@@ -148,12 +160,12 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
             except OutputError:
                 raise
             except Exception as exc:  # the report stands; only this copy is missing
-                click.echo(f"未生成标注副本：{r.path}（{type(exc).__name__}）", err=True)
+                click.echo(f"未生成标注副本：{printable(r.path)}（{type(exc).__name__}）", err=True)
                 continue
             if out is None:
-                click.echo(f"未生成标注副本：{r.path}（文件无法读取）", err=True)
+                click.echo(f"未生成标注副本：{printable(r.path)}（文件无法读取）", err=True)
             else:
-                click.echo(f"标注副本：{out}", err=True)
+                click.echo(f"标注副本：{printable(out)}", err=True)
     threshold = FAIL_ON[fail_on]
     if threshold is not None and any(f.severity.rank >= threshold.rank for f in report.findings):
         sys.exit(1)

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
+from math import isfinite
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,9 @@ KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
 
 
 DEFLATE_LEVEL = 1  # see _Workbook
+# what stands in for NaN or infinity, should one ever get this far (the reader already
+# refuses them): Excel cannot open a workbook holding such a number
+NOT_A_NUMBER = "（无效数值）"
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
 
 
@@ -156,9 +160,11 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
                     continue
                 if type(v) is bool:
                     v = "是" if v else "否"
-                elif type(v) is int or type(v) is float:
+                elif type(v) is int or (type(v) is float and isfinite(v)):
                     out.append(f'<c r="{letters[c]}{rn}"{xf}><v>{v:.16G}</v></c>')
                     continue
+                elif type(v) is float:
+                    v = NOT_A_NUMBER
                 text = v[:32767] if type(v) is str else str(v)[:32767]
                 if not plain or type(v) is not str:
                     if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
@@ -367,8 +373,10 @@ class _Writer:
             return False
         if isinstance(value, bool):
             ws.write_string(r, c, "是" if value else "否", fmt)
-        elif isinstance(value, (int, float)):
+        elif isinstance(value, (int, float)) and isfinite(value):
             ws.write_number(r, c, value, fmt)
+        elif isinstance(value, float):  # NaN or infinity would make the workbook unopenable
+            ws.write_string(r, c, NOT_A_NUMBER, fmt)
         else:
             ws.write_string(r, c, str(value)[:32767], fmt)
         return url is not None and col.kind == "link" and ws.hlink_count >= MAX_LINKS

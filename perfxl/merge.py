@@ -11,18 +11,18 @@ import gc
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from perfxl.catalog import CatalogEntry, read_catalog
-from perfxl.check import FileReport, check_paths
+from perfxl.check import FileReport, trusted_modified
 from perfxl.data import numeric_view
-from perfxl.errors import PerfxlError
+from perfxl.errors import PerfxlError, os_reason
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
+from perfxl.isolate import check_files
 from perfxl.read import Loc
 from perfxl.rules import CROSS_RULES, Outcome, evaluate
 
@@ -88,16 +88,28 @@ class MergeResult:
 
 
 def collect(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files to read and files skipped (with why); folders are walked recursively, sorted."""
+    """Files to read and files skipped (with why); folders are walked recursively, sorted.
+
+    Every path given or met on the way comes out exactly once, in one list or the other:
+    links are followed once (a link back into a folder already walked, a loop, a dangling
+    link or an unreadable folder is listed with its reason), and a file reached under a
+    second name (link, hard link, given twice) is listed as the same file."""
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: dict[tuple[int, int], Path] = {}
+    walked: set[str] = set()
 
     def consider(p: Path) -> None:
-        key = p.resolve()
-        if key in seen:
+        try:
+            st = p.stat()
+        except (OSError, RuntimeError) as exc:
+            skipped.append((p, f"无法读取：{os_reason(exc)}"))
             return
-        seen.add(key)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            skipped.append((p, f"重复：与 {seen[key]} 是同一个文件（链接或重复给出的路径），只读取一次"))
+            return
+        seen[key] = p
         name = p.name
         if name.startswith("~$"):
             skipped.append((p, "Excel/WPS 打开文件时产生的临时锁文件"))
@@ -105,18 +117,42 @@ def collect(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
             skipped.append((p, "隐藏文件"))
         elif p.suffix.lower() == ".xls":
             skipped.append((p, "旧版 .xls 格式，请用下发的 .xlsx 模板填报"))
+        elif p.suffix.lower() == ".xlsb":
+            skipped.append((p, "Excel 二进制工作簿（.xlsb），请另存为 .xlsx 后重新提交"))
         elif p.suffix.lower() not in WORKBOOK_SUFFIXES:
             skipped.append((p, f"不是 xlsx 工作簿（{p.suffix or '无扩展名'}）"))
         else:
             files.append(p)
 
+    def walk(folder: Path) -> None:
+        real = os.path.realpath(folder)
+        if real in walked:
+            skipped.append((folder, "指向已读取文件夹的链接（避免重复或循环），未再次读取"))
+            return
+        walked.add(real)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((folder, f"文件夹无法读取：{os_reason(exc)}"))
+            return
+        for e in entries:
+            p = Path(e.path)
+            try:
+                is_dir = e.is_dir()  # follows links; False for dangling ones and loops
+            except OSError:
+                is_dir = False
+            if is_dir and e.name.startswith("."):
+                skipped.append((p, "隐藏文件夹，未读取"))
+            elif is_dir:
+                walk(p)
+            else:
+                consider(p)
+
     for item in inputs:
         if item.is_dir():
-            for root, dirs, names in os.walk(item):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for n in sorted(names):
-                    consider(Path(root) / n)
-        elif item.exists():
+            walk(item)
+        elif item.exists() or os.path.lexists(item):
             consider(item)
         else:
             raise PerfxlError(f"输入不存在：{item}")
@@ -129,42 +165,25 @@ def auto_jobs(files: int) -> int:
     return 1 if files < 200 else max(1, min(4, os.cpu_count() or 1))
 
 
-def _check_chunk(args: tuple[list[Path], int | None]) -> list[FileReport]:
-    paths, year = args
-    return check_paths(paths, year=year).files
-
-
-def check_parallel(files: list[Path], year: int | None, jobs: int, progress: Progress | None) -> list[FileReport]:
-    """check_paths over chunks; each chunk is one vectorised schema pass."""
-    if not files:
-        return []
-    size = max(1, min(200, -(-len(files) // max(1, jobs * 4))))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    out: list[FileReport] = []
-    if jobs <= 1:
-        for chunk in chunks:
-            out += _check_chunk((chunk, year))
-            if progress:
-                progress(len(chunk))
-        return out
-    import pandera.pandas  # noqa: F401  # load once here: forked workers inherit it (saves ~1 s each)
-
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for chunk, result in zip(chunks, pool.map(_check_chunk, [(c, year) for c in chunks]), strict=True):
-            out += result
-            if progress:
-                progress(len(chunk))
-    return out
-
-
 def _recency(r: FileReport) -> tuple[str, float, str]:
+    """Newest first: the saved-at time in the file's metadata where it can be trusted, then the
+    file's own time, then the path (so the order never depends on the input order)."""
     sub = r.submission
-    modified = sub.scan.modified if sub and sub.scan else ""
+    modified = trusted_modified(sub.scan.modified)[0] if sub and sub.scan else ""
     try:
         mtime = r.path.stat().st_mtime
     except OSError:
         mtime = 0.0
     return (modified, mtime, str(r.path))
+
+
+def _decided_by(newer: FileReport, older: FileReport) -> str:
+    a, b = _recency(newer), _recency(older)
+    if a[0] != b[0]:
+        return "按文件元数据中的保存时间"
+    if a[1] != b[1]:
+        return "按文件时间"
+    return "两者时间相同，按文件名"
 
 
 def _competent(r: FileReport) -> str:
@@ -205,7 +224,7 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar)."""
     entries = read_catalog(catalog) if catalog else []
     with fewer_collections():
-        reports = check_parallel(files, year, jobs, progress)
+        reports = check_files(files, year, jobs=jobs, progress=progress).files
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -225,7 +244,7 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
         for k, older in enumerate(group[1:], start=1):
             twin = next((g for g in group[:k] if _same(g, older)), None)
             status: RosterStatus = "duplicate" if twin else "superseded"
-            why = f"与 {twin.path} 内容相同" if twin else f"已由较新的 {head.path} 替代"
+            why = f"与 {twin.path} 内容相同" if twin else f"已由较新的 {head.path} 替代（{_decided_by(head, older)}）"
             roster.append(RosterRow(status=status, kind=key[0], competent=key[1], entity=key[2], path=older.path,
                                     reason=why, report=older))  # fmt: skip
             findings.append(Finding(rule=f"submission.{status}", severity=Severity.INFO, form=key[0], entity=key[2],

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
+import math
 import re
 import struct
 import sys
@@ -27,7 +29,9 @@ from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from perfxl.bound import MAX_COLS, bound_sheet, needs_bounding
 from perfxl.data import FormData, Value
+from perfxl.errors import os_reason
 from perfxl.forms import KINDS, get_spec
 from perfxl.forms.model import FormSpec
 from perfxl.layout import Layout, build_layout
@@ -38,11 +42,14 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}  # fmt: skip
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
-# a formula is the first child of its <c>: "<c r=...>" directly followed by "<f". Formulas are
-# few, so find each <f and look back for its cell rather than try every <c of the sheet.
-_FORMULA_TAG = re.compile(rb"<f[ >/]")
-_CELL_OPEN = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*>')
-_PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
+# a formula is the first child of its <c>: the tag before "<f" (whitespace apart) opens the
+# cell. Formulas are few, so find each <f and look back for its cell rather than try every <c.
+# Any prefix, attribute order, quoting and whitespace: some tools pretty-print their XML.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_CELL_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*>")
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]{1,3}[0-9]{1,7})["']""")
+_PROTECTION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetProtection\b([^>]*)>")
+_PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
 # the declarations Excel, WPS, LibreOffice and XlsxWriter write (optionally after a UTF-8 BOM)
 _UTF8_DECL = re.compile(rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
                         rb'(?: standalone="(?:yes|no)")?\?>')
@@ -55,10 +62,15 @@ class HostileXml(Exception):
 def formula_cells(xml: bytes) -> set[str]:
     out: set[str] = set()
     for m in _FORMULA_TAG.finditer(xml):
-        start = xml.rfind(b"<c ", 0, m.start())
-        cell = _CELL_OPEN.match(xml, start) if start >= 0 else None
-        if cell and cell.end() == m.start():
-            out.add(cell.group(1).decode())
+        end = xml.rfind(b">", 0, m.start()) + 1
+        if end <= 0 or xml[end : m.start()].strip():
+            continue
+        start = xml.rfind(b"<", 0, end)
+        cell = _CELL_OPEN.fullmatch(xml, start, end) if start >= 0 else None
+        if cell and not cell.group(0).endswith(b"/>"):
+            ref = _CELL_REF.search(cell.group(0))
+            if ref:
+                out.add(ref.group(1).decode())
     return out
 
 
@@ -66,6 +78,18 @@ def formula_cells(xml: bytes) -> set[str]:
 class Loc:
     sheet: str
     cell: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadNote:
+    """Something the reader saw and the checker must report: a finding id, where, and what
+    (the reader does not judge severity beyond what the id implies)."""
+
+    code: str  # finding id, e.g. file.limit
+    message: str
+    sheet: str = ""
+    cell: str = ""
+    actual: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -95,7 +119,8 @@ class Submission:
     problem: str = ""  # why the file could not be read as a form
     used_fallback: list[str] = field(default_factory=list)  # names located by layout
     has_macros: bool = False
-    truncated: list[str] = field(default_factory=list)  # what limits cut short, for findings
+    notes: list[ReadNote] = field(default_factory=list)  # other observations, for findings
+    unread_rows: dict[str, int] = field(default_factory=dict)  # sheet → rows with content past the row limit
     merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # sheet → r0,c0,r1,c1
 
     @property
@@ -159,7 +184,7 @@ def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
             formulas[name] = set()
             continue
         m = _PROTECTION.search(xml)
-        protected[name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
+        protected[name] = bool(m and _PROTECTED.search(m.group(1)))
         formulas[name] = formula_cells(xml)
     modified = ""
     if "docProps/core.xml" in parts:
@@ -186,6 +211,9 @@ def parse_ref(text: str) -> tuple[str, int, int, int, int] | None:
     return sheet, r0, c0, r1, c1
 
 
+EXCEL_MAX = 9.99999999999999e307  # the largest number a spreadsheet cell can hold
+
+
 def _cell_value(v: Any) -> Value:
     if v is None or v == "":
         return None
@@ -194,6 +222,18 @@ def _cell_value(v: Any) -> Value:
     if isinstance(v, (int, float)):
         return float(v) if isinstance(v, float) and not v.is_integer() else (int(v) if float(v).is_integer() else v)
     return str(v)
+
+
+def _invalid_number(v: Any) -> bool:
+    """NaN, ±infinity and numbers beyond Excel's range: no program writes them, and they would
+    make every sum and the consolidated workbook unusable."""
+    return type(v) is float and not (-EXCEL_MAX <= v <= EXCEL_MAX)
+
+
+def _shown_invalid(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    return ("负" if v < 0 else "") + ("无穷大" if math.isinf(v) else f"{abs(v):.3g}")
 
 
 def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = None,
@@ -205,10 +245,15 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
     if sub is not None:
         sub.merged[name] = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
     max_rows, max_chars, intern = limits.max_rows, limits.max_cell_chars, sys.intern
-    for r, row in enumerate(sheet.iter_rows(), start=r0):
+    rows = sheet.iter_rows()
+    for r, row in enumerate(rows, start=r0):
         if r >= max_rows:
             if sub is not None:
-                sub.truncated.append(f"工作表“{name}”超过 {max_rows} 行，其余行未读取")
+                more = sum(1 for rest in itertools.chain([row], rows) if any(v != "" and v is not None for v in rest))
+                sub.unread_rows[name] = sub.unread_rows.get(name, 0) + more
+                sub.notes.append(ReadNote(code="file.limit", sheet=name, cell=xl_rowcol_to_cell(r, c0),
+                                          message=f"工作表“{name}”超过 {max_rows} 行的上限，"
+                                                  f"其后还有 {more} 行内容未读取"))  # fmt: skip
             break
         for c, v in enumerate(row, start=c0):
             if type(v) is str:  # most cells: text, or "" for an empty one
@@ -216,13 +261,21 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
                     continue
                 if len(v) > max_chars:
                     if sub is not None:
-                        sub.truncated.append(f"{name}!{xl_rowcol_to_cell(r, c)} 有 {len(v)} 个字符，"
-                                             f"超过 {max_chars}，已截断")  # fmt: skip
+                        sub.notes.append(ReadNote(code="file.limit", sheet=name, cell=xl_rowcol_to_cell(r, c),
+                                                  message=f"单元格有 {len(v)} 个字符，超过 {max_chars}，已截断"
+                                                          f"（只读取前 {max_chars} 个字符）"))  # fmt: skip
                     v = v[:max_chars]
                 if len(v) <= 24:
                     v = intern(v)  # labels and choices repeat across thousands of forms
                 out[(r, c)] = v
             elif v is not None:
+                if _invalid_number(v):
+                    if sub is not None:
+                        shown = _shown_invalid(float(v))  # type: ignore[arg-type]
+                        text = f"单元格中的数值无效（{shown}），已按空白读取，请重新填写"
+                        sub.notes.append(ReadNote(code="value.invalid_number", sheet=name,
+                                                  cell=xl_rowcol_to_cell(r, c), actual=shown, message=text))
+                    continue
                 value = _cell_value(v)
                 if value is not None:
                     out[(r, c)] = value
@@ -251,10 +304,41 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
             return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
                     "已拒绝（正常填报表不足 1 MB）")
     names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})
+        return f"文件中有名称重复的部件（{'、'.join(twice[:3])}），不符合 xlsx 格式，已拒绝（可能是恶意文件）"
+    if "xl/workbook.bin" in names:
+        return "这是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx 后重新提交"
     for needed in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if needed not in names:
             return f"不是 Excel 工作簿（缺少 {needed}）"
     return ""
+
+
+_PART_KINDS = (  # (folder prefix, finding id, what it is): never executed, never fetched
+    ("xl/embeddings/", "file.embedded_object", "嵌入的对象（OLE 对象或其他文件）"),
+    ("xl/activex/", "file.embedded_object", "ActiveX 控件"),
+    ("xl/externallinks/", "file.external_link", "指向其他工作簿的外部链接"),
+)
+
+
+def package_notes(infos: list[zipfile.ZipInfo]) -> list[ReadNote]:
+    """What the package holds beyond a form: reported, never opened."""
+    notes: list[ReadNote] = []
+    odd = [i.filename for i in infos
+           if ".." in i.filename.split("/") or i.filename.startswith("/") or "\\" in i.filename
+           or re.match(r"^[A-Za-z]:", i.filename)]  # fmt: skip
+    if odd:
+        notes.append(ReadNote(code="file.suspicious_part", actual=odd[0],
+                              message=f"文件中有路径异常的部件（{odd[0]}{' 等' if len(odd) > 1 else ''}），"
+                                      "已忽略；正常保存的工作簿不会出现，请用下发的模板重新填报"))  # fmt: skip
+    for prefix, code, what in _PART_KINDS:
+        found = [i.filename for i in infos if i.filename.lower().startswith(prefix)]
+        if found:
+            notes.append(ReadNote(code=code, actual=found[0],
+                                  message=f"文件含有{what}（{len(found)} 个，如 {found[0]}）：不会被打开或执行，"
+                                          "请删除后重新提交"))  # fmt: skip
+    return notes
 
 
 def read_member(raw: bytes, info: zipfile.ZipInfo, z: zipfile.ZipFile) -> bytes:
@@ -334,6 +418,8 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     try:
         sub.scan = scan_zip(parts)
         sub.has_macros = any(n.lower().endswith("vbaproject.bin") for n in z.namelist())
+        sub.notes += package_notes(z.infolist())
+        raw = _bounded(raw, z, parts, sub, limits)
         z.close()
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
     except HostileXml as exc:
@@ -341,7 +427,7 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
         sub.problem = str(exc)
         return sub
     except Exception as exc:  # zipfile, XML and calamine errors all mean "cannot open"
-        sub.problem = f"文件已损坏，无法作为 xlsx 工作簿打开（{type(exc).__name__}）"
+        sub.problem = f"文件已损坏，无法作为 xlsx 工作簿打开（{_error_kind(exc)}）"
         return sub
     names = [s[0] for s in sub.scan.sheets]
     if META_SHEET not in names:
@@ -350,7 +436,7 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     try:
         meta_values = _sheet_values(book, META_SHEET, None, limits)
     except Exception as exc:
-        sub.problem = f"元数据表无法读取（{type(exc).__name__}）"
+        sub.problem = f"元数据表无法读取（{_error_kind(exc)}）"
         return sub
     keys = {r: v for (r, c), v in meta_values.items() if c == 0}
     sub.meta = {str(k): str(meta_values.get((r, 1)) or "") for r, k in keys.items()}
@@ -368,10 +454,44 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
             sub.values[sheet_name] = _sheet_values(book, sheet_name, sub, limits)
         except Exception as exc:
             sub.values[sheet_name] = {}
-            sub.truncated.append(f"工作表“{sheet_name}”无法读取（{type(exc).__name__}）")
+            text = f"工作表“{sheet_name}”无法读取（{_error_kind(exc)}），其内容按空白处理"
+            sub.notes.append(ReadNote(code="file.limit", sheet=sheet_name, message=text))
     _locate(sub, spec, layout)
     sub.data = _extract(sub, spec)
     return sub
+
+
+def _bounded(raw: bytes, z: zipfile.ZipFile, parts: dict[str, bytes], sub: Submission, limits: Limits) -> bytes:
+    """The package as the cell reader may see it: sheets with far or unreferenced cells are
+    rewritten to the bounded area (see bound.py), what was left out becomes a note."""
+    assert sub.scan is not None
+    replaced: dict[str, bytes] = {}
+    for name, _state, part in sub.scan.sheets:
+        xml = parts.get(part)
+        if xml is None or not needs_bounding(xml):
+            continue
+        bounded, outside = bound_sheet(xml, limits.max_rows)
+        replaced[part] = bounded
+        if outside is not None:
+            sub.unread_rows[name] = outside.rows_past_limit
+            sub.notes.append(ReadNote(code="file.outside_area", sheet=name, cell=outside.farthest,
+                                      message=f"工作表“{name}”在可读取范围（前 {limits.max_rows} 行、前 {MAX_COLS} 列）"
+                                              f"之外还有 {outside.cells} 个单元格有内容（{outside.rows} 行，最远到 "
+                                              f"{outside.farthest}），未读取"))  # fmt: skip
+    if not replaced:
+        return raw
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in z.infolist():
+            body = replaced.get(info.filename)
+            if body is None:
+                body = parts[info.filename] if info.filename in parts else read_member(raw, info, z)
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def _error_kind(exc: BaseException) -> str:
+    return os_reason(exc) if isinstance(exc, OSError) else type(exc).__name__
 
 
 def _locate(sub: Submission, spec: FormSpec, layout: Layout) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from perfxl.check import STATUS_LABEL, CheckReport
@@ -10,14 +12,46 @@ from perfxl.findings import Severity
 from perfxl.merge import ROSTER_LABEL, MergeResult
 
 KIND_LABEL = {"dept": "部门整体", "project": "项目支出"}
+# C0/C1 controls (NUL, BEL, ESC sequences that retitle or recolour a terminal, line breaks
+# that would forge report lines) and bidirectional overrides that reorder what is shown
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text from a submission (file names included), safe to show in a terminal: every
+    control character becomes a visible escape such as \\x1b."""
+    s = str(text)
+    if not _UNPRINTABLE.search(s):
+        return s
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", s)  # fmt: skip
+
+
+def _dumps(obj: Any) -> str:
+    """JSON that every parser accepts: a sum of two huge amounts can overflow to infinity,
+    which json.dumps would write as the non-standard Infinity."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, indent=1, default=str, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_finite(obj), ensure_ascii=False, indent=1, default=str, allow_nan=False) + "\n"
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def text_report(report: CheckReport) -> str:
     lines: list[str] = []
     for r in report.files:
         counts = {s: sum(f.severity is s for f in r.findings) for s in Severity}
-        head = f"{r.path}（{KIND_LABEL.get(r.kind or '', '未知表单')}"
-        head += f"，{r.entity}）" if r.entity else "）"
+        head = f"{printable(r.path)}（{KIND_LABEL.get(r.kind or '', '未知表单')}"
+        head += f"，{printable(r.entity)}）" if r.entity else "）"
         if r.findings:
             parts = "，".join(f"{s.label} {counts[s]}" for s in Severity if counts[s])
             head += f"：{STATUS_LABEL[r.status]}，{len(r.findings)} 个问题（{parts}）"
@@ -26,7 +60,7 @@ def text_report(report: CheckReport) -> str:
         lines.append(head)
         for f in r.findings:
             where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "（整个文件）")
-            lines.append(f"  {f.severity.label}  {where}  {f.rule}  {f.message}")
+            lines.append(f"  {f.severity.label}  {printable(where)}  {f.rule}  {printable(f.message)}")
     total = len(report.files)
     bad = sum(r.status == "rejected" for r in report.files)
     ok = sum(r.status == "ok" for r in report.files)
@@ -59,7 +93,7 @@ def json_report(report: CheckReport) -> str:
         "files": files,
         "findings": [f.to_dict() for f in report.findings],
     }
-    return json.dumps(out, ensure_ascii=False, indent=1, default=str) + "\n"
+    return _dumps(out)
 
 
 def merge_json(result: MergeResult) -> str:
@@ -79,4 +113,4 @@ def merge_json(result: MergeResult) -> str:
         } for c in result.checks],
         "findings": [f.to_dict() for f in result.findings],
     }  # fmt: skip
-    return json.dumps(out, ensure_ascii=False, indent=1, default=str) + "\n"
+    return _dumps(out)

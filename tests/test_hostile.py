@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import lo
 import pytest
 from click.testing import CliRunner
 from hostile.corpus import SECRET, Expect, build
@@ -21,6 +24,7 @@ from hypothesis import strategies as st
 from perfxl.check import check_paths
 from perfxl.cli import main
 from perfxl.consolidated import write_consolidated
+from perfxl.isolate import check_files
 from perfxl.merge import merge
 from perfxl.read import read_submission
 
@@ -74,13 +78,132 @@ def test_merge_accounts_for_every_file(corpus: tuple[Path, dict[str, Expect]], t
     result = merge([inbox], year=2024)
     counted = {s: result.count(s) for s in ("accepted", "superseded", "duplicate", "rejected", "skipped")}
     assert sum(counted.values()) == len(list(inbox.iterdir()))
-    assert counted["skipped"] == 4  # lock file, hidden file, text file, the .xls
-    assert counted["rejected"] == sum(e.status == "rejected" for e in expected.values()) - 1  # .xls skipped
+    assert counted["skipped"] == 5  # lock file, hidden file, text file, the .xls, the .xlsb
+    assert counted["rejected"] == sum(e.status == "rejected" for e in expected.values()) - 2  # .xls, .xlsb skipped
     out = write_consolidated(result, tmp_path / "汇总.xlsx")
     with zipfile.ZipFile(out) as z:
         everything = b"".join(z.read(n) for n in z.namelist())
     assert SECRET.encode() not in everything
     assert "公式和DDE文字.xlsx" in {r.path.name for r in result.roster if r.path}
+
+
+@pytest.mark.libreoffice
+def test_merge_of_everything_opens_everywhere(corpus: tuple[Path, dict[str, Expect]], tmp_path: Path) -> None:
+    """The whole corpus in one folder: every input in 提交情况, a workbook Excel-compatible
+    readers open (no NaN/INF, no formulas), and LibreOffice reads its roster."""
+    import openpyxl
+
+    folder, expected = corpus
+    result = merge([folder], year=2024)
+    assert len(result.roster) == len(expected)
+    out = write_consolidated(result, tmp_path / "汇总.xlsx")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    roster = [row for row in wb["提交情况"].iter_rows(min_row=2, values_only=True) if any(row)]
+    assert len(roster) == len(expected)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for v in row:
+                assert not (isinstance(v, float) and not math.isfinite(v)), ws.title
+                assert not (isinstance(v, str) and v.startswith("=") and ws.title != "说明"), (ws.title, v)
+    wb.close()
+    r = lo.probe(out, [{"op": "sheets"}])
+    assert "提交情况" in [s["name"] for s in r["steps"][0]["sheets"]]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_every_path_walked_appears_once(tmp_path: Path) -> None:
+    """Links: aliases, loops, dangling ones and links back into the folder — each listed once,
+    in Chinese, and the walk never ends in a traceback."""
+    inbox = tmp_path / "收件箱"
+    (inbox / "子文件夹").mkdir(parents=True)
+    (inbox / "a.xlsx").write_bytes(CLEAN_BYTES)
+    os.symlink(inbox / "a.xlsx", inbox / "a的链接.xlsx")
+    os.link(inbox / "a.xlsx", inbox / "a的硬链接.xlsx")
+    os.symlink(inbox / "不存在.xlsx", inbox / "断开的链接.xlsx")
+    os.symlink(inbox / "环2.xlsx", inbox / "环1.xlsx")
+    os.symlink(inbox / "环1.xlsx", inbox / "环2.xlsx")
+    os.symlink(inbox, inbox / "子文件夹" / "回到上层")
+    result = merge([inbox, inbox / "a.xlsx"], year=2024)
+    assert len(result.roster) == 8 == result.inputs  # six entries, the link back, a.xlsx given again
+    assert [r.path.name for r in result.roster if r.status == "accepted" and r.path] == ["a.xlsx"]
+    reasons = {r.path.name: r.reason for r in result.roster if r.status == "skipped" and r.path}
+    assert len(reasons) == 7 and "同一个文件" in reasons["a.xlsx"]
+    assert "同一个文件" in reasons["a的链接.xlsx"] and "同一个文件" in reasons["a的硬链接.xlsx"]
+    assert "不存在" in reasons["断开的链接.xlsx"]
+    assert "循环" in reasons["环1.xlsx"] and "循环" in reasons["环2.xlsx"]
+    assert "已读取文件夹" in reasons["回到上层"]
+    assert not any(re.search("[A-Za-z]+ [A-Za-z]+", why) for why in reasons.values())  # no English OS text
+
+
+def test_a_crash_in_native_code_costs_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that kills the process reading it (abort, segfault) is rejected on its own; the
+    others in its chunk and batch get their normal results."""
+    import perfxl.check
+
+    real = perfxl.check.read_submission
+
+    def fragile(path: Path, *a: object, **k: object) -> object:
+        if "abort" in path.name or "segfault" in path.name:
+            import faulthandler
+
+            faulthandler.disable()  # pytest's crash dump would only add noise
+        if "abort" in path.name:
+            os.abort()
+        if "segfault" in path.name:
+            import ctypes
+
+            ctypes.string_at(0)
+        return real(path, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(perfxl.check, "read_submission", fragile)  # forked workers inherit it
+    names = ["01.xlsx", "02_abort.xlsx", "03.xlsx", "04_segfault.xlsx", "05.xlsx"]
+    for n in names:
+        (tmp_path / n).write_bytes(CLEAN_BYTES)
+    normal = check_paths([tmp_path / "01.xlsx"], year=2024).files[0]
+    assert normal.status != "rejected"
+    for jobs in (1, 2):
+        report = check_files(sorted(tmp_path.iterdir()), 2024, jobs=jobs)
+        got = {r.path.name: (r.status, [f.rule for f in r.findings]) for r in report.files}
+        assert [r.path.name for r in report.files] == names
+        assert got["02_abort.xlsx"] == got["04_segfault.xlsx"] == ("rejected", ["file.crashed"])
+        for n in ("01.xlsx", "03.xlsx", "05.xlsx"):
+            assert got[n] == (normal.status, [f.rule for f in normal.findings])
+
+
+def test_text_output_is_terminal_safe_and_never_fails_to_encode(tmp_path: Path) -> None:
+    """Cell text with terminal escapes, NUL, a rare CJK character and an emoji, shown by
+    `check` with its output redirected on a GBK system."""
+    from hostile.corpus import base_data
+
+    from perfxl.exchange import fill_file
+
+    data = base_data()
+    row = data.tables["indicators"][0]
+    row["level3"], row["op"] = "指标\x1b]0;被改的标题\x07\x1b[31m红字\x00𠀀😀", None  # no operator: a finding quotes it
+    path = fill_file(data, tmp_path / "控制字符.xlsx")
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    r = subprocess.run([sys.executable, "-m", "perfxl.cli", "check", str(path)], capture_output=True, env=env)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode("gbk", "replace")
+    assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", r.stdout)
+    text = r.stdout.decode("gbk")
+    assert "指标\\x1b]0;被改的标题\\x07\\x1b[31m红字\\x00\\U00020000\\U0001f600" in text
+
+
+def test_xml_layout_does_not_change_findings(tmp_path: Path) -> None:
+    """Every sample re-serialised pretty-printed and with namespace prefixes: same findings."""
+    from hostile.corpus import prefixed, pretty_printed, rezip
+
+    samples = sorted((ROOT / "samples").glob("*.xlsx"))
+    for edit in (pretty_printed, prefixed):
+        folder = tmp_path / edit.__name__
+        folder.mkdir()
+        for p in samples:
+            (folder / p.name).write_bytes(rezip(p.read_bytes(), edit))
+        base = check_paths(samples, year=2024).files
+        other = check_paths(sorted(folder.iterdir()), year=2024).files
+        for a, b in zip(base, other, strict=True):
+            assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == \
+                [(f.rule, f.sheet, f.cell, f.message) for f in b.findings], (edit.__name__, a.path.name)  # fmt: skip
 
 
 def test_external_entities_are_never_resolved(corpus: tuple[Path, dict[str, Expect]]) -> None:

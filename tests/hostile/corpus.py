@@ -66,6 +66,41 @@ def with_openpyxl(raw: bytes, change: Callable[..., None]) -> bytes:
     return buf.getvalue()
 
 
+def with_duplicate(raw: bytes, member: str) -> bytes:
+    """The package with `member` stored twice (a harmless copy first): the packaging standard
+    forbids it, and readers disagree about which copy counts."""
+    import warnings
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        dst.writestr(member, src.read(member))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate: that is the point
+            for info in src.infolist():
+                dst.writestr(info.filename, src.read(info.filename))
+    return out.getvalue()
+
+
+def pretty_printed(name: str, body: bytes) -> bytes:
+    """What some tools write: a line and an indent between every two tags."""
+    if not name.endswith((".xml", ".rels")):
+        return body
+    from xml.dom import minidom
+
+    return minidom.parseString(body).toprettyxml(indent="  ", encoding="UTF-8")
+
+
+def prefixed(name: str, body: bytes) -> bytes:
+    """The same XML with the main namespace bound to a prefix (x:worksheet, x:c, x:f ...)."""
+    if not name.startswith("xl/") or not name.endswith(".xml"):
+        return body
+    from xml.etree import ElementTree as ET
+
+    ET.register_namespace("x", "http://schemas.openxmlformats.org/spreadsheetml/2006/main")
+    ET.register_namespace("r", "http://schemas.openxmlformats.org/officeDocument/2006/relationships")
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ET.tostring(ET.fromstring(body))
+
+
 def _sheet_part(raw: bytes, sheet_index: int) -> str:
     return f"xl/worksheets/sheet{sheet_index}.xml"
 
@@ -218,6 +253,52 @@ def build(out: Path) -> dict[str, Expect]:
     add("合并了填报格.xlsx", with_openpyxl(clean, merge_inputs), "findings", "template.merged_inputs",
         "template.unprotected", "project.funds.total", "schema.required")  # fmt: skip
     add('名字 带“引号”和 空格\'s.xlsx', clean, "ok")
+
+    # ----- round 2: what must not take down a batch or corrupt the consolidated workbook -----
+    def sheet1(change: Callable[[bytes], bytes]) -> Callable[[str, bytes], bytes]:
+        return lambda n, b: change(b) if n == "xl/worksheets/sheet1.xml" else b
+
+    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    add("最后一格有字.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", far))), "findings",
+        "file.outside_area", "template.rows_beyond_capacity", message="XFD1048576")  # fmt: skip
+    no_refs = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 3 + b"</sheetData>"
+    add("没有单元格地址.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", no_refs))), "findings",
+        "template.rows_beyond_capacity")  # fmt: skip
+    budget = b'<c r="C5" s="7"><v>80</v></c>'  # 年度预算资金总额 of the clean form
+    for name, raw_value in (("NaN数值", b"NAN"), ("无穷大数值", b"1e400"), ("负无穷数值", b"-INF")):
+        body = rezip(clean, sheet1(lambda b, v=raw_value: b.replace(budget, budget.replace(b">80<", b">" + v + b"<"))))
+        add(f"{name}.xlsx", body, "findings", "value.invalid_number", "project.funds.total", message="数值无效")
+    junk = "".join(f'<row r="{r}"><c r="B{r}"><v>{r}</v></c></row>' for r in range(200, 200_200)).encode()
+    add("二十万行垃圾.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", junk + b"</sheetData>"))),
+        "findings", "template.rows_beyond_capacity", "file.outside_area", message="200,000 行")  # fmt: skip
+    add("重复的部件名.xlsx", with_duplicate(clean, "xl/worksheets/sheet1.xml"), "rejected", "file.unreadable",
+        message="名称重复")  # fmt: skip
+    add("路径穿越的部件.xlsx", rezip(clean, lambda n, b: b, {"../../evil.txt": b"x"}), "findings",
+        "file.suspicious_part", message="../../evil.txt")  # fmt: skip
+    add("嵌入的OLE对象.xlsx", rezip(clean, lambda n, b: b, {"xl/embeddings/oleObject1.bin": ole}), "findings",
+        "file.embedded_object", message="嵌入")  # fmt: skip
+    add("ActiveX控件.xlsx", rezip(clean, lambda n, b: b, {"xl/activeX/activeX1.xml": b"<ax/>"}), "findings",
+        "file.embedded_object", message="ActiveX")  # fmt: skip
+    add("外部链接.xlsx", rezip(clean, lambda n, b: b, {"xl/externalLinks/externalLink1.xml": b"<externalLink/>"}),
+        "findings", "file.external_link", message="外部链接")  # fmt: skip
+
+    def modified(when: bytes) -> Callable[[str, bytes], bytes]:
+        stamp = b"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2020-01-01T00:00:00Z"
+        return lambda n, b: b.replace(stamp, stamp.replace(b"2020-01-01T00:00:00Z", when)) \
+            if n == "docProps/core.xml" else b  # fmt: skip
+
+    add("来自未来的修改时间.xlsx", rezip(clean, modified(b"9999-12-31T00:00:00Z")), "findings", "file.untrusted_time",
+        message="晚于当前时间")  # fmt: skip
+    add("二进制工作簿.xlsb", rezip(clean, lambda n, b: b, {"xl/workbook.bin": b"\x00\x01"}), "rejected",
+        "file.unreadable", message=".xlsb")  # fmt: skip
+    add("缩进排版的XML.xlsx", rezip(clean, pretty_printed), "ok")
+    add("带命名空间前缀的XML.xlsx", rezip(clean, prefixed), "ok")
+
+    def controls(d: FormData) -> None:
+        d.tables["indicators"][0]["level3"] = "指标\x1b]0;被改的标题\x07\x1b[31m红字\x00"
+        d.tables["indicators"][1]["level3"] = "罕见字𠀀与表情😀"
+
+    add("控制字符和罕见字.xlsx", base_bytes(tmp, controls), "ok")
     for name, (body, _) in cases.items():
         (out / name).write_bytes(body)
     for p in tmp.iterdir():
