@@ -19,10 +19,12 @@ from perfxl.check import FileReport
 from perfxl.errors import OutputError
 from perfxl.findings import Finding, Severity
 from perfxl.layout import text_height
-from perfxl.template import atomic_write
+from perfxl.template import RESULT_SHEET, atomic_write
 
-RESULT_SHEET = "校验结果"
-FILLS = {Severity.ERROR: "FFC7CE", Severity.WARNING: "FFEB9C", Severity.INFO: "DDEBF7"}
+# Marks that stand out on the input cells' pale yellow (FFF2CC) in Excel, WPS and LibreOffice
+# alike: a saturated fill and a thick border of the same hue per severity.
+FILLS = {Severity.ERROR: "FF8B8B", Severity.WARNING: "FFB347", Severity.INFO: "9DC3E6"}
+BORDERS = {Severity.ERROR: "C00000", Severity.WARNING: "E26B0A", Severity.INFO: "2F75B5"}
 
 
 _VALUE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?v)>([^<]*)</\1>")
@@ -60,7 +62,7 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
     from openpyxl import load_workbook
     from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     raw = report.path.read_bytes()
@@ -78,11 +80,15 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
             cell = wb[sheet].cell(rng.min_row, rng.min_col)
         worst = max(found, key=lambda f: f.severity.rank).severity
         cell.fill = PatternFill("solid", fgColor=FILLS[worst])
+        edge = Side(style="thick", color=BORDERS[worst])
+        cell.border = Border(left=edge, right=edge, top=edge, bottom=edge)
         text = "\n".join(f"【{f.severity.label}】{f.message}" for f in found)
         comment = Comment(text, "perfxl")
         comment.width, comment.height = 320, min(400, 60 + 40 * len(found))
         cell.comment = comment
 
+    if RESULT_SHEET in wb.sheetnames:  # an annotated copy sent back: replace the old results
+        del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
     ws.append(["序号", "严重程度", "位置", "规则", "问题说明"])
     bold = Font(bold=True)
@@ -102,6 +108,15 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
         ws.row_dimensions[row].height = text_height(f.message, 88, min_height=18)
     if not report.findings:
         ws.append(["", "", "", "", "未发现问题。"])
+    ws["G1"] = "图例（工作表中的标记）"
+    ws["G1"].font = bold
+    for row, severity in enumerate(Severity, start=2):
+        key = ws.cell(row, 7, severity.label)
+        key.fill = PatternFill("solid", fgColor=FILLS[severity])
+        edge = Side(style="thick", color=BORDERS[severity])
+        key.border = Border(left=edge, right=edge, top=edge, bottom=edge)
+        ws.cell(row, 8, {"error": "必须修改", "warning": "请核实，必要时修改", "info": "供参考"}[severity.value])
+    ws.column_dimensions["G"].width, ws.column_dimensions["H"].width = 22, 22
     for col, width in zip("ABCDE", (6, 10, 22, 30, 90), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"

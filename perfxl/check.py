@@ -31,6 +31,7 @@ from perfxl.template import (
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     META_SHEET,
+    RESULT_SHEET,
     CopyInfo,
     copy_texts,
     expected_fingerprint,
@@ -141,7 +142,7 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
         r.add(rule="template.sheet_missing", severity=Severity.ERROR, sheet=n,
               message=f"工作表“{n}”被删除或改名", expected=n)  # fmt: skip
     for n in names:
-        if n not in wanted:
+        if n not in wanted and n != RESULT_SHEET:  # our annotated copy, sent back with fixes: fine
             r.add(rule="template.sheet_added", severity=Severity.WARNING, sheet=n,
                   message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)  # fmt: skip
     info = CopyInfo(entity=meta.get("issued_for", ""), competent=meta.get("competent_dept", ""),
@@ -241,9 +242,10 @@ def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Targ
     target = _target_of(row.get("op"), value, row.get("unit"))
     if target.problems:
         name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
-        loc = sub.cell("indicators", i, "value")
         for p in target.problems:
-            _problem(r, p, loc, f"三级指标“{name}”", value)
+            # point at the cell the person must change: a missing operator is fixed in 符号
+            column = "op" if p.code == "no_operator" and value is not None and not isinstance(value, str) else "value"
+            _problem(r, p, sub.cell("indicators", i, column), f"三级指标“{name}”", value)
     return target
 
 
@@ -434,6 +436,7 @@ def trusted_modified(modified: str, now: datetime | None = None) -> tuple[str, s
 
 NOTE_SEVERITY = {  # what the reader notes (read.ReadNote), by finding id
     "value.invalid_number": Severity.ERROR,
+    "value.percent_format": Severity.ERROR,
     "file.limit": Severity.WARNING,
     "file.outside_area": Severity.WARNING,
     "file.suspicious_part": Severity.WARNING,

@@ -33,7 +33,7 @@ from perfxl.bound import MAX_COLS, bound_sheet, needs_bounding
 from perfxl.data import FormData, Value
 from perfxl.errors import os_reason
 from perfxl.forms import KINDS, get_spec
-from perfxl.forms.model import FormSpec
+from perfxl.forms.model import NUMERIC_TYPES, FormSpec
 from perfxl.layout import Layout, build_layout
 from perfxl.limits import MB, Limits
 from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET
@@ -457,6 +457,7 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
             text = f"工作表“{sheet_name}”无法读取（{_error_kind(exc)}），其内容按空白处理"
             sub.notes.append(ReadNote(code="file.limit", sheet=sheet_name, message=text))
     _locate(sub, spec, layout)
+    _apply_number_formats(sub, spec, parts)
     sub.data = _extract(sub, spec)
     return sub
 
@@ -488,6 +489,85 @@ def _bounded(raw: bytes, z: zipfile.ZipFile, parts: dict[str, bytes], sub: Submi
                 body = parts[info.filename] if info.filename in parts else read_member(raw, info, z)
             dst.writestr(info.filename, body)
     return out.getvalue()
+
+
+# Number formats that change what a stored number means to the person who typed it: typing
+# 95% stores 0.95 with a percent format (Excel, WPS and LibreOffice alike). Built-in ids 9 and
+# 10 are 0% and 0.00%; custom codes count when a % stands outside quotes, brackets and escapes.
+_PERCENT_IDS = frozenset({"9", "10"})
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+_STYLE_INDEX = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
+
+
+def percent_styles(styles: bytes | None) -> frozenset[int]:
+    """Indexes of the cell formats (cellXfs) that show numbers as percentages."""
+    if not styles or (b"%" not in styles and b'numFmtId="9"' not in styles and b'numFmtId="10"' not in styles):
+        return frozenset()  # the templates' own styles: nothing to look up
+    root = _xml("xl/styles.xml", styles)
+    main = NS["m"]
+    percent_ids = set(_PERCENT_IDS)
+    for fmt in root.iter(f"{{{main}}}numFmt"):
+        if "%" in _FORMAT_LITERALS.sub("", fmt.get("formatCode", "")):
+            percent_ids.add(fmt.get("numFmtId", ""))
+    xfs = root.find(f"{{{main}}}cellXfs")
+    if xfs is None:
+        return frozenset()
+    return frozenset(i for i, xf in enumerate(xfs.findall(f"{{{main}}}xf")) if xf.get("numFmtId") in percent_ids)
+
+
+def styled_cells(xml: bytes, styles: frozenset[int]) -> set[tuple[int, int]]:
+    """Cells of a sheet whose format is one of `styles` (0-based row, column)."""
+    out: set[tuple[int, int]] = set()
+    for m in _CELL_OPEN.finditer(xml):
+        tag = m.group(0)
+        s = _STYLE_INDEX.search(tag)
+        ref = _CELL_REF.search(tag) if s and int(s.group(1)) in styles else None
+        if ref:
+            out.add(xl_cell_to_rowcol(ref.group(1).decode()))
+    return out
+
+
+def _apply_number_formats(sub: Submission, spec: FormSpec, parts: Mapping[str, bytes]) -> None:
+    """Read percent-formatted numbers as the person saw them: in an indicator's 数值 whose
+    单位 is %, 0.95 shown as 95% is 95; elsewhere in 数值 it is the text "95%" (the target parser
+    takes it from there); in an amount or head-count cell it is a note, the number kept."""
+    styles = percent_styles(parts.get("xl/styles.xml"))
+    if not styles or sub.scan is None:
+        return
+    percent: dict[str, set[tuple[int, int]]] = {}
+    for name, _state, part in sub.scan.sheets:
+        if name in sub.values and part in parts:
+            cells = styled_cells(parts[part], styles)
+            if cells:
+                percent[name] = cells
+    if not percent:
+        return
+    numeric: list[tuple[Loc, str]] = [(sub.fields[f.id], f.label) for f in spec.fields if f.type in NUMERIC_TYPES]
+    for t in spec.tables:
+        for col in t.columns:
+            sheet, first, c = sub.columns[(t.id, col.id)]
+            if col.type in NUMERIC_TYPES or (t.id == "indicators" and col.id == "value"):
+                for i in range(t.capacity):
+                    numeric.append((Loc(sheet, xl_rowcol_to_cell(first + i, c)), f"{t.label}{col.label}"))
+    value_col = sub.columns.get(("indicators", "value"))
+    unit_col = sub.columns.get(("indicators", "unit"))
+    for loc, label in numeric:
+        rc = xl_cell_to_rowcol(loc.cell)
+        v = sub.values.get(loc.sheet, {}).get(rc)
+        if rc not in percent.get(loc.sheet, ()) or not isinstance(v, (int, float)):
+            continue
+        shown = f"{float(v) * 100:.10g}"
+        if value_col and unit_col and loc.sheet == value_col[0] and rc[1] == value_col[2]:
+            unit = sub.values.get(unit_col[0], {}).get((rc[0], unit_col[2]))
+            if isinstance(unit, str) and unit.strip().replace("％", "%") == "%":
+                number = float(shown)
+                sub.values[loc.sheet][rc] = int(number) if number.is_integer() else number
+            else:
+                sub.values[loc.sheet][rc] = f"{shown}%"
+            continue
+        sub.notes.append(ReadNote(code="value.percent_format", sheet=loc.sheet, cell=loc.cell, actual=f"{shown}%",
+                                  message=f"{label}：单元格是百分比格式（显示为 {shown}%），这里应填写数字本身，"
+                                          "请把单元格格式改回“常规”后重新填写"))  # fmt: skip
 
 
 def _error_kind(exc: BaseException) -> str:

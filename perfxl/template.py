@@ -34,6 +34,7 @@ DEFAULT_PASSWORD = "perfxl"
 META_SHEET = "_meta"
 LISTS_SHEET = "_lists"
 INSTRUCTIONS_SHEET = "填报说明"
+RESULT_SHEET = "校验结果"  # added in front by `check --annotate`; a returned annotated copy keeps it
 FIXED_CREATED = datetime(2020, 1, 1, 0, 0, 0)
 
 # Colours: inputs warm yellow, computed cells pale green, labels light grey.

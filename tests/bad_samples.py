@@ -19,7 +19,7 @@ CLEAN_PROJECT = "项目支出_01_妇女儿童工作专项经费"
 DEPT = "部门整体_02_济南市历下区民政局"
 DEPT_BASE = [
     ("年度主要任务", "E34", "dept.tasks.total_vs_project"),
-    *[("年度绩效指标", f"F{r}", "value.no_operator") for r in (6, 7, 8, 9, 10, 19)],
+    *[("年度绩效指标", f"E{r}", "value.no_operator") for r in (6, 7, 8, 9, 10, 19)],
 ]
 
 

@@ -88,6 +88,9 @@ def run(plan: dict) -> dict:
         try:
             for step in plan["steps"]:
                 report["steps"].append(_step(doc, step))
+            if plan.get("save_as"):  # what a user's 另存为 writes, in the format the plan names
+                doc.storeToURL(Path(plan["save_as"]).resolve().as_uri(),
+                               _props(FilterName=plan.get("save_filter", "Calc Office Open XML")))  # fmt: skip
             if plan.get("save_pdf"):
                 doc.storeToURL(Path(plan["save_pdf"]).resolve().as_uri(),
                                _props(FilterName="calc_pdf_Export"))  # fmt: skip
@@ -171,6 +174,14 @@ def _step(doc: object, step: dict) -> object:
             if sh.getName() != step["sheet"]:
                 sh.IsVisible = False
         return {"ok": True}
+    if op == "look":  # how a cell is drawn: background colour and border line widths
+        out = {}
+        for s, r in step["cells"]:
+            cell = _cell(doc, s, r)
+            edges = (cell.TopBorder, cell.LeftBorder, cell.BottomBorder, cell.RightBorder)
+            out[f"{s}!{r}"] = {"back": f"{cell.CellBackColor & 0xFFFFFF:06X}",
+                               "border": min(e.OuterLineWidth for e in edges)}
+        return out
     if op == "comments":
         return {f"{s}!{r}": _cell(doc, s, r).getAnnotation().getString() for s, r in step["cells"]}
     if op == "recalc":
