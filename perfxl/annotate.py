@@ -57,8 +57,8 @@ def annotated_name(path: Path) -> str:
 
 def annotate(report: FileReport, out_dir: Path) -> Path | None:
     """Write the marked-up copy; None when the file could not be read as a form."""
-    if report.status == "rejected":
-        return None
+    if report.status == "rejected" or (report.submission is not None and report.submission.format != "xlsx"):
+        return None  # nothing readable, or a format openpyxl cannot write back (.xls, .ods)
     from openpyxl import load_workbook
     from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment

@@ -8,7 +8,7 @@ with a status, whatever it holds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -176,14 +176,19 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
             r.add(rule="template.unprotected", severity=Severity.WARNING, sheet=name,
                   message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")  # fmt: skip
         present = sub.scan.formula_cells.get(name, set())
-        for ref in layout.formula_refs().get(name, ()):
+        for ref in layout.formula_refs().get(name, ()) if sub.format == "xlsx" else ():
             if ref not in present:
                 r.add(rule="template.formula_removed", severity=Severity.WARNING, sheet=name,
                       cell=ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
     if not sub.scan.structure_locked:
         r.add(rule="template.structure_unprotected", severity=Severity.INFO,
               message="工作簿结构保护被取消")  # fmt: skip
-    if sub.used_fallback:
+    if sub.format != "xlsx":
+        unseen = "公式和工作表保护" if sub.format == "xls" else "公式"
+        r.add(rule="file.format", severity=Severity.INFO,
+              message=f"文件是另存为的 .{sub.format} 格式：数据已按模板位置读取并全部校验，但无法核对{unseen}"
+                      "是否被改动；请尽量提交 .xlsx")  # fmt: skip
+    elif sub.used_fallback:
         r.add(rule="template.names_missing", severity=Severity.INFO,
               message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
 
@@ -242,6 +247,9 @@ def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Targ
     target = _target_of(row.get("op"), value, row.get("unit"))
     if target.problems:
         name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
+        value_loc = sub.cell("indicators", i, "value")
+        if any(n.code in BLANKED and (n.sheet, n.cell) == (value_loc.sheet, value_loc.cell) for n in sub.notes):
+            return target  # the reader reported this cell already (a date, NaN): once is enough
         for p in target.problems:
             # point at the cell the person must change: a missing operator is fixed in 符号
             column = "op" if p.code == "no_operator" and value is not None and not isinstance(value, str) else "value"
@@ -262,13 +270,22 @@ def _target_of(op_raw: Any, value: Any, unit_raw: Any) -> Target:
         target = Target(raw=str(value or ""), op=QUALITATIVE, text=str(value or "").strip())
         if not target.text:
             target = Target(raw="", op=QUALITATIVE, problems=(Problem("empty", "定性指标未填写目标文字", "error"),))
-    elif isinstance(value, str) and op is None:
-        target = parse_target(value)  # the whole target pasted into 数值
+    elif isinstance(value, str) and (op is None or split_operator(normalise(value))[0]):
+        target = parse_target(value)  # the whole target typed or pasted into 数值 (≥95%)
         if unit and not target.unit and target.number is not None:
             target = parse_target(f"{value} {unit}")
+        if op and target.op and target.op != op:
+            conflict = Problem("op_conflict", f"符号栏是“{op}”，数值栏里写的是“{target.op}”，按数值栏读取，请统一",
+                               "warning")  # fmt: skip
+            target = replace(target, problems=(*target.problems, conflict))
     else:
         text = f"{op or ''}{'' if value is None else value} {unit}".strip()
         target = parse_target(text if value is not None else "")
+    n = target.number
+    if target.unit == "%" and n is not None and 0 < n < 1 and target.op in ("≥", "＞", "＝"):
+        hint = Problem("percent_fraction", f"目标值 {n:g}% 小于 1%：如果指的是 {n * 100:g}%，数值栏请填写 {n * 100:g}",
+                       "info")  # fmt: skip
+        target = replace(target, problems=(*target.problems, hint))
     return target
 
 
@@ -302,6 +319,9 @@ def _term_loc(sub: Submission, spec: FormSpec, t: Term, row: int | None,
         ref = parse_ref(sub.scan.names.get(f"tot_{t.table}_{t.column}", ""))
         if ref:
             return Loc(ref[0], xl_rowcol_to_cell(ref[1], ref[2]))
+        pos = build_layout(spec, sub.year or 2024).tables[t.table]  # no defined names (.xls, .ods)
+        if pos.total_row is not None:
+            return Loc(pos.sheet, xl_rowcol_to_cell(pos.total_row, pos.col(t.column)))
         return None
     if t.ref in sub.fields:
         return sub.fields[t.ref]
@@ -434,9 +454,12 @@ def trusted_modified(modified: str, now: datetime | None = None) -> tuple[str, s
     return text, ""
 
 
+BLANKED = frozenset({"value.invalid_number", "value.date"})  # notes on cells the reader then left blank
+
 NOTE_SEVERITY = {  # what the reader notes (read.ReadNote), by finding id
     "value.invalid_number": Severity.ERROR,
     "value.percent_format": Severity.ERROR,
+    "value.date": Severity.ERROR,
     "file.limit": Severity.WARNING,
     "file.outside_area": Severity.WARNING,
     "file.suspicious_part": Severity.WARNING,
@@ -575,7 +598,7 @@ def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
 def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc, limit: int | None = None) -> None:
     sub = r.submission
     if fail.check == "required" and sub is not None and any(
-        n.code == "value.invalid_number" and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes
+        n.code in BLANKED and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes
     ):
         return  # reported once, as the invalid number it was
     rule, severity, text = CHECK_TEXT.get(fail.check, (f"schema.{fail.check}", Severity.ERROR, "不符合要求"))

@@ -163,7 +163,8 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
                 click.echo(f"未生成标注副本：{printable(r.path)}（{type(exc).__name__}）", err=True)
                 continue
             if out is None:
-                click.echo(f"未生成标注副本：{printable(r.path)}（文件无法读取）", err=True)
+                why = "文件无法读取" if r.status == "rejected" else "该格式不能生成标注副本，请另存为 .xlsx"
+                click.echo(f"未生成标注副本：{printable(r.path)}（{why}）", err=True)
             else:
                 click.echo(f"标注副本：{printable(out)}", err=True)
     threshold = FAIL_ON[fail_on]

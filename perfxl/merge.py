@@ -32,7 +32,7 @@ ROSTER_LABEL: dict[str, str] = {
     "accepted": "已接收", "superseded": "已被新版本替代", "duplicate": "重复提交（内容相同）",
     "rejected": "无法读取", "skipped": "已跳过", "missing": "未提交",
 }  # fmt: skip
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}  # .xls/.ods: re-saves of our templates
 
 
 @dataclass(kw_only=True)
@@ -115,8 +115,6 @@ def collect(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
             skipped.append((p, "Excel/WPS 打开文件时产生的临时锁文件"))
         elif name.startswith("."):
             skipped.append((p, "隐藏文件"))
-        elif p.suffix.lower() == ".xls":
-            skipped.append((p, "旧版 .xls 格式，请用下发的 .xlsx 模板填报"))
         elif p.suffix.lower() == ".xlsb":
             skipped.append((p, "Excel 二进制工作簿（.xlsb），请另存为 .xlsx 后重新提交"))
         elif p.suffix.lower() not in WORKBOOK_SUFFIXES:

@@ -9,6 +9,7 @@ are never used: totals are recomputed from inputs by the rules.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import itertools
 import math
@@ -19,6 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -120,8 +122,10 @@ class Submission:
     used_fallback: list[str] = field(default_factory=list)  # names located by layout
     has_macros: bool = False
     notes: list[ReadNote] = field(default_factory=list)  # other observations, for findings
+    dates: set[tuple[str, tuple[int, int]]] = field(default_factory=set)  # (sheet, cell) read as dates
     unread_rows: dict[str, int] = field(default_factory=dict)  # sheet → rows with content past the row limit
     merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # sheet → r0,c0,r1,c1
+    format: str = "xlsx"  # xlsx (also .xlsm), or xls / ods: re-saves read through calamine
 
     @property
     def year(self) -> int | None:
@@ -161,19 +165,30 @@ def _xml(name: str, data: bytes) -> Any:
         raise HostileXml(_dtd_refused(name)) from exc
 
 
+STRICT = {"m": "http://purl.oclc.org/ooxml/spreadsheetml/main",
+          "r": "http://purl.oclc.org/ooxml/officeDocument/relationships", "rel": NS["rel"]}  # fmt: skip
+
+
+def _namespaces(root: Any) -> dict[str, str]:
+    """Transitional (what Excel, WPS and LibreOffice write by default) or Strict OOXML (Excel's
+    另存为 “Strict Open XML 电子表格”): the same parts under other namespace names."""
+    return STRICT if str(root.tag).startswith(f"{{{STRICT['m']}}}") else NS
+
+
 def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
     """Structure from the package's XML parts (name → bytes, each decompressed once)."""
     root = _xml("xl/workbook.xml", parts["xl/workbook.xml"])
+    ns = _namespaces(root)
     rels_root = _xml("xl/_rels/workbook.xml.rels", parts["xl/_rels/workbook.xml.rels"])
-    targets = {r.get("Id"): r.get("Target", "") for r in rels_root.findall("rel:Relationship", NS)}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels_root.findall("rel:Relationship", ns)}
     sheets = []
-    for s in root.findall("m:sheets/m:sheet", NS):
-        target = targets.get(s.get(f"{{{NS['r']}}}id"), "")
+    for s in root.findall("m:sheets/m:sheet", ns):
+        target = targets.get(s.get(f"{{{ns['r']}}}id"), "")
         part = target.lstrip("/") if target.startswith("/") else "xl/" + target
         sheets.append((s.get("name", ""), s.get("state", "visible"), part))
-    names = {d.get("name", ""): (d.text or "") for d in root.findall("m:definedNames/m:definedName", NS)
+    names = {d.get("name", ""): (d.text or "") for d in root.findall("m:definedNames/m:definedName", ns)
              if d.get("localSheetId") is None}  # fmt: skip
-    prot = root.find("m:workbookProtection", NS)
+    prot = root.find("m:workbookProtection", ns)
     locked = prot is not None and prot.get("lockStructure") in ("1", "true")
     protected: dict[str, bool] = {}
     formulas: dict[str, set[str]] = {}
@@ -230,6 +245,12 @@ def _invalid_number(v: Any) -> bool:
     return type(v) is float and not (-EXCEL_MAX <= v <= EXCEL_MAX)
 
 
+def _date_text(v: date | time | timedelta) -> str:
+    if isinstance(v, datetime) and v.time() == time(0):
+        return v.date().isoformat()
+    return v.isoformat() if isinstance(v, (date, time)) else str(v)
+
+
 def _shown_invalid(v: float) -> str:
     if math.isnan(v):
         return "NaN"
@@ -269,9 +290,14 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
                     v = intern(v)  # labels and choices repeat across thousands of forms
                 out[(r, c)] = v
             elif v is not None:
+                if isinstance(v, (date, time, timedelta)):  # the program took what was typed for a date
+                    if sub is not None:
+                        sub.dates.add((name, (r, c)))
+                    out[(r, c)] = _date_text(v)
+                    continue
                 if _invalid_number(v):
                     if sub is not None:
-                        shown = _shown_invalid(float(v))  # type: ignore[arg-type]
+                        shown = _shown_invalid(float(v))
                         text = f"单元格中的数值无效（{shown}），已按空白读取，请重新填写"
                         sub.notes.append(ReadNote(code="value.invalid_number", sheet=name,
                                                   cell=xl_rowcol_to_cell(r, c), actual=shown, message=text))
@@ -290,9 +316,25 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
     if z is None:
         if not raw:
             return "空文件（0 字节）"
-        if raw.startswith(OLE_MAGIC):
-            return "这是加密（设了打开密码）的工作簿或旧版 .xls 文件：请取消密码并另存为 .xlsx 后重新提交"
         return "不是 xlsx 文件（内容不是 Excel 工作簿）"
+    problem = _precheck_sizes(z, limits)
+    if problem:
+        return problem
+    infos = z.infolist()
+    names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})
+        return f"文件中有名称重复的部件（{'、'.join(twice[:3])}），不符合 xlsx 格式，已拒绝（可能是恶意文件）"
+    if "xl/workbook.bin" in names:
+        return "这是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx 后重新提交"
+    for needed in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if needed not in names:
+            return f"不是 Excel 工作簿（缺少 {needed}）"
+    return ""
+
+
+def _precheck_sizes(z: zipfile.ZipFile, limits: Limits) -> str:
+    """Zip bombs and oversized parts, for every zip-based format."""
     infos = z.infolist()
     total = sum(i.file_size for i in infos)
     if total > limits.max_inflated_bytes:
@@ -303,15 +345,6 @@ def _precheck(raw: bytes, z: zipfile.ZipFile | None, limits: Limits) -> str:
         if i.file_size > limits.max_part_bytes:
             return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
                     "已拒绝（正常填报表不足 1 MB）")
-    names = {i.filename for i in infos}
-    if len(names) != len(infos):
-        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})
-        return f"文件中有名称重复的部件（{'、'.join(twice[:3])}），不符合 xlsx 格式，已拒绝（可能是恶意文件）"
-    if "xl/workbook.bin" in names:
-        return "这是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx 后重新提交"
-    for needed in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
-        if needed not in names:
-            return f"不是 Excel 工作簿（缺少 {needed}）"
     return ""
 
 
@@ -405,8 +438,15 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
         return sub
     raw = data if data is not None else path.read_bytes()
     sub = Submission(path=path, sha256=hashlib.sha256(raw).hexdigest())
+    if raw.startswith(OLE_MAGIC):
+        return _read_other(sub, raw, "xls", {}, limits)
     try:
         z = zipfile.ZipFile(io.BytesIO(raw)) if raw.startswith(b"PK") else None
+        if z is not None and _is_ods(raw, z):
+            sub.problem = _precheck_sizes(z, limits)
+            if not sub.problem:
+                sub.problem, parts = _xml_parts(raw, z)
+            return sub if sub.problem else _read_other(sub, raw, "ods", parts, limits)
         sub.problem = _precheck(raw, z, limits)
         if not sub.problem and z is not None:
             sub.problem, parts = _xml_parts(raw, z)
@@ -429,6 +469,52 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
     except Exception as exc:  # zipfile, XML and calamine errors all mean "cannot open"
         sub.problem = f"文件已损坏，无法作为 xlsx 工作簿打开（{_error_kind(exc)}）"
         return sub
+    return _read_cells(sub, book, parts, limits)
+
+
+def _is_ods(raw: bytes, z: zipfile.ZipFile) -> bool:
+    """An OpenDocument spreadsheet: its first member is the uncompressed mimetype."""
+    return raw[30:38] == b"mimetype" and b"opendocument.spreadsheet" in raw[38:120] and "content.xml" in z.namelist()
+
+
+_ODS_TABLE = re.compile(rb"<table:table\s([^>]*)>")
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def _ods_protection(content: bytes) -> dict[str, bool]:
+    """Sheet → protected, from content.xml's table:table tags."""
+    out: dict[str, bool] = {}
+    for m in _ODS_TABLE.finditer(content):
+        name = _ODS_NAME.search(m.group(1))
+        if name:
+            out[html.unescape(name.group(1).decode("utf-8", "replace"))] = b'table:protected="true"' in m.group(1)
+    return out
+
+
+def _read_other(sub: Submission, raw: bytes, fmt: str, parts: dict[str, bytes], limits: Limits) -> Submission:
+    """.xls (BIFF8) and .ods re-saves of our templates: the same cells, read by calamine. What
+    these formats do not let us see (defined names, formulas; for .xls also protection) is
+    taken from the layout or left unchecked, and the checker says so once."""
+    sub.format = fmt
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
+        meta = book.sheets_metadata
+    except Exception:
+        if fmt == "xls":
+            sub.problem = "这是加密（设了打开密码）的工作簿或无法打开的 .xls 文件：请取消密码并另存为 .xlsx 后重新提交"
+        else:
+            sub.problem = "文件已损坏，无法作为 .ods 工作簿打开，请重新保存后提交"
+        return sub
+    protected = _ods_protection(parts.get("content.xml", b"")) if fmt == "ods" else {}
+    sheets = [(m.name, "visible" if str(m.visible).endswith("Visible") else "hidden", "") for m in meta]
+    sub.scan = WorkbookScan(sheets=sheets, names={}, structure_locked=True,
+                            sheet_protected={n: protected.get(n, fmt == "xls") for n, _s, _p in sheets},
+                            formula_cells={}, modified="")  # fmt: skip
+    return _read_cells(sub, book, parts, limits)
+
+
+def _read_cells(sub: Submission, book: CalamineWorkbook, parts: dict[str, bytes], limits: Limits) -> Submission:
+    assert sub.scan is not None
     names = [s[0] for s in sub.scan.sheets]
     if META_SHEET not in names:
         sub.problem = "不是 perfxl 下发的模板（缺少隐藏的元数据表），请使用财政部门下发的模板填报"
@@ -457,7 +543,7 @@ def read_submission(path: Path, data: bytes | None = None, limits: Limits | None
             text = f"工作表“{sheet_name}”无法读取（{_error_kind(exc)}），其内容按空白处理"
             sub.notes.append(ReadNote(code="file.limit", sheet=sheet_name, message=text))
     _locate(sub, spec, layout)
-    _apply_number_formats(sub, spec, parts)
+    _interpret_formats(sub, spec, parts)
     sub.data = _extract(sub, spec)
     return sub
 
@@ -504,7 +590,7 @@ def percent_styles(styles: bytes | None) -> frozenset[int]:
     if not styles or (b"%" not in styles and b'numFmtId="9"' not in styles and b'numFmtId="10"' not in styles):
         return frozenset()  # the templates' own styles: nothing to look up
     root = _xml("xl/styles.xml", styles)
-    main = NS["m"]
+    main = _namespaces(root)["m"]
     percent_ids = set(_PERCENT_IDS)
     for fmt in root.iter(f"{{{main}}}numFmt"):
         if "%" in _FORMAT_LITERALS.sub("", fmt.get("formatCode", "")):
@@ -527,33 +613,69 @@ def styled_cells(xml: bytes, styles: frozenset[int]) -> set[tuple[int, int]]:
     return out
 
 
-def _apply_number_formats(sub: Submission, spec: FormSpec, parts: Mapping[str, bytes]) -> None:
-    """Read percent-formatted numbers as the person saw them: in an indicator's 数值 whose
-    单位 is %, 0.95 shown as 95% is 95; elsewhere in 数值 it is the text "95%" (the target parser
-    takes it from there); in an amount or head-count cell it is a note, the number kept."""
-    styles = percent_styles(parts.get("xl/styles.xml"))
-    if not styles or sub.scan is None:
-        return
-    percent: dict[str, set[tuple[int, int]]] = {}
-    for name, _state, part in sub.scan.sheets:
-        if name in sub.values and part in parts:
-            cells = styled_cells(parts[part], styles)
-            if cells:
-                percent[name] = cells
-    if not percent:
-        return
-    numeric: list[tuple[Loc, str]] = [(sub.fields[f.id], f.label) for f in spec.fields if f.type in NUMERIC_TYPES]
+def _numeric_cells(sub: Submission, spec: FormSpec) -> list[tuple[Loc, str]]:
+    """Every cell meant to hold a number (amounts, head counts, indicator 数值), with its label."""
+    out: list[tuple[Loc, str]] = [(sub.fields[f.id], f.label) for f in spec.fields if f.type in NUMERIC_TYPES]
     for t in spec.tables:
         for col in t.columns:
             sheet, first, c = sub.columns[(t.id, col.id)]
             if col.type in NUMERIC_TYPES or (t.id == "indicators" and col.id == "value"):
-                for i in range(t.capacity):
-                    numeric.append((Loc(sheet, xl_rowcol_to_cell(first + i, c)), f"{t.label}{col.label}"))
+                label = f"{t.label}{col.label}"
+                out += [(Loc(sheet, xl_rowcol_to_cell(first + i, c)), label) for i in range(t.capacity)]
+    return out
+
+
+def _ods_percent_cells(content: bytes, sheets: set[str]) -> dict[str, set[tuple[int, int]]]:
+    """Cells an .ods stores as percentages (office:value-type="percentage"), by sheet."""
+    out: dict[str, set[tuple[int, int]]] = {}
+    if b'value-type="percentage"' not in content:
+        return out
+    t, o = "urn:oasis:names:tc:opendocument:xmlns:table:1.0", "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    root = _xml("content.xml", content)
+    for table in root.iter(f"{{{t}}}table"):
+        name = table.get(f"{{{t}}}name", "")
+        if name not in sheets:
+            continue
+        r = 0
+        for row in table.iter(f"{{{t}}}table-row"):
+            c = 0
+            for cell in row:
+                span = min(int(cell.get(f"{{{t}}}number-columns-repeated", "1") or 1), MAX_COLS)
+                if cell.get(f"{{{o}}}value-type") == "percentage":
+                    out.setdefault(name, set()).update((r, c + k) for k in range(span))
+                c += span
+            r += int(row.get(f"{{{t}}}number-rows-repeated", "1") or 1)
+    return out
+
+
+def _interpret_formats(sub: Submission, spec: FormSpec, parts: Mapping[str, bytes]) -> None:
+    """Read numbers as the person saw them. Percent format: in an indicator's 数值 whose 单位
+    is %, 0.95 shown as 95% is 95; elsewhere in 数值 it is the text "95%" (the target parser takes
+    it from there); in an amount or head-count cell it is a note, the number kept. A date (the
+    program recognised what was typed as one) in a number cell is a note and reads as blank."""
+    styles = percent_styles(parts.get("xl/styles.xml")) if parts else frozenset()
+    percent: dict[str, set[tuple[int, int]]] = {}
+    if sub.format == "ods":
+        percent = _ods_percent_cells(parts.get("content.xml", b""), set(sub.values))
+    elif styles and sub.scan is not None:
+        for name, _state, part in sub.scan.sheets:
+            if name in sub.values and part in parts:
+                cells = styled_cells(parts[part], styles)
+                if cells:
+                    percent[name] = cells
+    if not percent and not sub.dates:
+        return
     value_col = sub.columns.get(("indicators", "value"))
     unit_col = sub.columns.get(("indicators", "unit"))
-    for loc, label in numeric:
+    for loc, label in _numeric_cells(sub, spec):
         rc = xl_cell_to_rowcol(loc.cell)
         v = sub.values.get(loc.sheet, {}).get(rc)
+        if (loc.sheet, rc) in sub.dates:
+            del sub.values[loc.sheet][rc]
+            sub.notes.append(ReadNote(code="value.date", sheet=loc.sheet, cell=loc.cell, actual=str(v),
+                                      message=f"{label}：填入的内容被识别为日期（{v}），这里应填写数字，"
+                                              "请把单元格格式改回“常规”后重新填写"))  # fmt: skip
+            continue
         if rc not in percent.get(loc.sheet, ()) or not isinstance(v, (int, float)):
             continue
         shown = f"{float(v) * 100:.10g}"

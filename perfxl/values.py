@@ -19,7 +19,7 @@ from perfxl.vocab import QUALITATIVE
 
 ProblemCode = Literal[
     "empty", "placeholder", "no_operator", "malformed_number", "negative", "no_unit",
-    "unit_incomplete", "percent_over_100", "not_a_number", "unit_in_amount",
+    "unit_incomplete", "percent_over_100", "not_a_number", "unit_in_amount", "op_conflict", "percent_fraction",
 ]  # fmt: skip
 
 

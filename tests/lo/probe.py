@@ -88,9 +88,11 @@ def run(plan: dict) -> dict:
         try:
             for step in plan["steps"]:
                 report["steps"].append(_step(doc, step))
-            if plan.get("save_as"):  # what a user's 另存为 writes, in the format the plan names
-                doc.storeToURL(Path(plan["save_as"]).resolve().as_uri(),
-                               _props(FilterName=plan.get("save_filter", "Calc Office Open XML")))  # fmt: skip
+            saves = plan.get("saves", [])
+            if plan.get("save_as"):
+                saves.append([plan["save_as"], "Calc MS Excel 2007 XML"])
+            for target, filter_name in saves:  # what a user's 另存为 writes, in each format asked for
+                doc.storeToURL(Path(target).resolve().as_uri(), _props(FilterName=filter_name))
             if plan.get("save_pdf"):
                 doc.storeToURL(Path(plan["save_pdf"]).resolve().as_uri(),
                                _props(FilterName="calc_pdf_Export"))  # fmt: skip
