@@ -26,6 +26,7 @@ KIND_WORDS: tuple[tuple[str, str], ...] = (("部门", "dept"), ("dept", "dept"),
 
 @dataclass(frozen=True, kw_only=True)
 class CatalogEntry:
+    """One row of the bureau's catalog: who is expected to submit which form."""
     kind: str  # dept | project
     category: str  # as written in the catalog
     seq: str
@@ -69,6 +70,7 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 def read_catalog(path: Path) -> list[CatalogEntry]:
+    """Read a catalog (.csv in UTF-8, UTF-8 with BOM or GBK, or .xlsx); CatalogError when unusable."""
     rows = [r for r in _rows(path) if any(r)]
     if not rows:
         raise CatalogError(f"目录文件 {path} 是空的")

@@ -45,6 +45,7 @@ STATUS_LABEL = {"ok": "通过", "findings": "有问题", "rejected": "无法读�
 
 @dataclass(kw_only=True)
 class FileReport:
+    """One input file's outcome: status, findings, and (for merge) what was read."""
     path: Path
     status: Status = "ok"
     kind: str | None = None
@@ -62,7 +63,10 @@ class FileReport:
 
 @dataclass
 class CheckReport:
+    """The outcome of checking a batch of files, one FileReport each, in input order."""
+
     files: list[FileReport]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # met in folders, not workbooks (why)
 
     @property
     def findings(self) -> list[Finding]:
@@ -72,7 +76,8 @@ class CheckReport:
         return sum(f.severity is severity for f in self.findings)
 
 
-def check_paths(paths: Sequence[Path], *, year: int | None = None) -> CheckReport:
+def check_paths(paths: Sequence[str | Path], *, year: int | None = None) -> CheckReport:
+    """Check files in this process (check_files runs the same in worker processes, crash-proof)."""
     reports = [_read(Path(p)) for p in paths]
     _structure_values_and_rules(reports, year)
     _schemas(reports)

@@ -21,8 +21,9 @@ from perfxl.errors import OutputError, PerfxlError
 from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
+from perfxl.inputs import collect
 from perfxl.isolate import check_files
-from perfxl.merge import auto_jobs, collect, merge_collected
+from perfxl.merging import auto_jobs, merge_collected
 from perfxl.report import json_report, merge_json, printable, text_report
 from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
 
@@ -135,16 +136,9 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | None, fail_on: str,
           year: int | None, quiet: bool) -> None:
     """校验填报好的工作簿，列出每个问题的位置和说明。可以给文件，也可以给文件夹。"""
-    paths: list[Path] = []
-    for item in files:
-        if item.is_dir():
-            found, skipped = collect([item])
-            paths += found
-            for p, why in skipped:
-                click.echo(f"已跳过：{printable(p)}（{printable(why)}）", err=True)
-        else:
-            paths.append(item)
-    report = check_files(paths, year)
+    report = check_files(files, year)
+    for p, why in report.skipped:
+        click.echo(f"已跳过：{printable(p)}（{printable(why)}）", err=True)
     text = text_report(report)
     click.echo(text.splitlines()[-1] if quiet else text.rstrip("\n"))
     if json_path is not None:

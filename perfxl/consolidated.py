@@ -38,7 +38,7 @@ from perfxl import __version__
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
-from perfxl.merge import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
+from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
 from perfxl.read import Loc
 from perfxl.template import FIXED_CREATED
 
@@ -400,9 +400,10 @@ class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
             xlsxwriter.workbook.ZipFile = saved
 
 
-def write_consolidated(result: MergeResult, out: Path, *, jobs: int = 1) -> Path:
+def write_consolidated(result: MergeResult, out: str | Path, *, jobs: int = 1) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
     available), workers render the largest sheet while this process writes the others."""
+    out = Path(out)
     out_dir = out.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

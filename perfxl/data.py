@@ -26,6 +26,7 @@ class DataError(PerfxlError):
 
 @dataclass(kw_only=True)
 class FormData:
+    """A form's content as plain data (fields and table rows), the JSON exchange format."""
     kind: str
     year: int
     fields: dict[str, Value] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from perfxl.check import CheckReport, FileReport, check_paths
 from perfxl.findings import Severity
+from perfxl.inputs import collect
 
 Progress = Callable[[int], None]
 CRASH_RULE = "file.crashed"
@@ -64,16 +65,25 @@ def _recover(paths: list[Path], year: int | None) -> list[FileReport]:
     return out
 
 
-def check_files(files: Sequence[Path], year: int | None = None, *, jobs: int = 1,
+def check_files(files: Sequence[str | Path], year: int | None = None, *, jobs: int = 1,
                 progress: Progress | None = None) -> CheckReport:  # fmt: skip
-    """`check_paths` over chunks in `jobs` worker processes (at least one), each chunk one
-    vectorised schema pass; results in input order."""
-    files = list(files)
-    if not files:
-        return CheckReport([])
+    """Check files and folders (walked as `merge` walks them) as `perfxl check` does: in `jobs`
+    worker processes (at least one), so that a file crashing native code costs only that file;
+    results in input order, what the walk skipped in `skipped`."""
+    paths: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for f in map(Path, files):
+        if f.is_dir():
+            found, passed = collect([f])
+            paths += found
+            skipped += passed
+        else:
+            paths.append(f)
+    if not paths:
+        return CheckReport([], skipped)
     jobs = max(1, jobs)
-    size = max(1, min(200, -(-len(files) // (jobs * 4))))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    size = max(1, min(200, -(-len(paths) // (jobs * 4))))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     ctx = _context()
     if ctx.get_start_method() == "fork":
         import pandera.pandas  # noqa: F401  # load once here: forked workers inherit it (saves ~1 s each)
@@ -94,4 +104,4 @@ def check_files(files: Sequence[Path], year: int | None = None, *, jobs: int = 1
             if progress:
                 progress(len(chunk))
         out += result
-    return CheckReport(out)
+    return CheckReport(out, skipped)

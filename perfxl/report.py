@@ -9,7 +9,7 @@ from typing import Any
 
 from perfxl.check import STATUS_LABEL, CheckReport
 from perfxl.findings import Severity
-from perfxl.merge import ROSTER_LABEL, MergeResult
+from perfxl.merging import ROSTER_LABEL, MergeResult
 
 KIND_LABEL = {"dept": "部门整体", "project": "项目支出"}
 # C0/C1 controls (NUL, BEL, ESC sequences that retitle or recolour a terminal, line breaks

@@ -66,6 +66,7 @@ def colsum(ref: str, sign: int = 1) -> Term:
 
 @dataclass(frozen=True, kw_only=True)
 class Rule:
+    """A declarative cross-check: left, operator, right, tolerance, severity, message."""
     id: str
     kind: Literal["dept", "project", "cross"]  # cross: evaluated by merge on joined forms
     title: str  # Chinese, shown in sheets, reports and 交叉校验
@@ -315,6 +316,7 @@ def _registered(rule_id: str) -> Rule:
 
 
 def rules_for(kind: str) -> list[Rule]:
+    """The rules that apply to one form kind (dept, project, or cross for merge)."""
     return [r for r in RULES if r.kind == kind]
 
 

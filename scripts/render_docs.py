@@ -76,7 +76,7 @@ def main() -> None:
         written += pdf_to_png(pdf, "dept_2024_民政局示例", [1, 3])
         # the auditors' view: 交叉校验 of the merged samples, top of the first page
         from perfxl.consolidated import write_consolidated
-        from perfxl.merge import merge
+        from perfxl.merging import merge
 
         merged = write_consolidated(merge(sorted((ROOT / "samples").glob("*.xlsx")),
                                           catalog=ROOT / "samples" / "catalog.csv", year=2024),

@@ -25,7 +25,7 @@ from perfxl.check import check_paths
 from perfxl.cli import main
 from perfxl.consolidated import write_consolidated
 from perfxl.isolate import check_files
-from perfxl.merge import merge
+from perfxl.merging import merge
 from perfxl.read import read_submission
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from perfxl.cli import main
 from perfxl.consolidated import write_consolidated
 from perfxl.data import FormData
 from perfxl.exchange import fill_file
-from perfxl.merge import MergeResult, merge
+from perfxl.merging import MergeResult, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -297,7 +297,7 @@ def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path],
 def test_automatic_jobs() -> None:
     import os
 
-    from perfxl.merge import auto_jobs
+    from perfxl.merging import auto_jobs
 
     assert auto_jobs(13) == 1
     assert auto_jobs(2000) == max(1, min(4, os.cpu_count() or 1))
@@ -320,7 +320,7 @@ def test_no_fork_means_serial_writing(merged: tuple[MergeResult, Path], monkeypa
 def test_collector_settings_restored() -> None:
     import gc
 
-    from perfxl.merge import fewer_collections
+    from perfxl.merging import fewer_collections
 
     before = gc.get_threshold()
     with fewer_collections():

@@ -15,7 +15,7 @@ from typed_corpus import CONSEQUENCES, ENTRIES, readme_table
 
 from perfxl.check import FileReport, check_paths
 from perfxl.consolidated import write_consolidated
-from perfxl.merge import merge
+from perfxl.merging import merge
 
 PERCENT_ROWS = {"F14": 10, "F15": 11, "F16": 12}  # 绩效指标 cells whose 单位 is % → indicator row index
 

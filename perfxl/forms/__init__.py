@@ -45,6 +45,7 @@ __all__ = [
 
 @cache
 def get_spec(kind: str) -> FormSpec:
+    """The spec of a form kind (dept or project): the one description everything derives from."""
     if kind == "dept":
         from perfxl.forms.dept import SPEC
     elif kind == "project":
