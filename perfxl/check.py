@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from perfxl.codes import severity_of
 from perfxl.data import numeric_view
 from perfxl.derive import DERIVED_LOCATION, Derived, UnitCost, derive, unit_costs
 from perfxl.errors import os_reason
@@ -57,8 +58,11 @@ class FileReport:
     # every rule evaluated on this file, passed and skipped ones included (for 交叉校验)
     outcomes: list[tuple[Outcome, Loc | None]] = field(default_factory=list)
 
-    def add(self, **kw: Any) -> None:
-        self.findings.append(Finding(form=self.kind or "", entity=self.entity, file=str(self.path), **kw))
+    def add(self, *, rule: str, severity: Severity | None = None, **kw: Any) -> None:
+        """Record a finding on this file; its severity is the finding catalog's (codes.py)
+        unless the emitter knows better (a rule's own, a parser's per problem)."""
+        self.findings.append(Finding(rule=rule, severity=severity or severity_of(rule), form=self.kind or "",
+                                     entity=self.entity, file=str(self.path), **kw))  # fmt: skip
 
 
 @dataclass
@@ -101,7 +105,7 @@ def _read(path: Path) -> FileReport:
         sub = read_submission(path)
     except OSError as exc:
         report.status = "rejected"
-        report.add(rule="file.unreadable", severity=Severity.ERROR, message=f"文件无法读取：{os_reason(exc)}")
+        report.add(rule="file.unreadable", message=f"文件无法读取：{os_reason(exc)}")
         return report
     except Exception as exc:
         _internal_error(report, exc)
@@ -128,13 +132,13 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     assert sub is not None and sub.scan is not None
     meta = sub.meta
     if meta.get("spec_version") != spec.version:
-        r.add(rule="template.version", severity=Severity.ERROR, sheet=META_SHEET,
+        r.add(rule="template.version", sheet=META_SHEET,
               message=(f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
                        "请使用最新下发的模板"),
               expected=spec.version, actual=meta.get("spec_version"))  # fmt: skip
     year = sub.year
     if expected_year is not None and year != expected_year:
-        r.add(rule="template.year", severity=Severity.ERROR, sheet=META_SHEET,
+        r.add(rule="template.year", sheet=META_SHEET,
               message=f"这是 {year} 年度的模板，本次收集的是 {expected_year} 年度，请使用 {expected_year} 年度模板",
               expected=expected_year, actual=year)  # fmt: skip
     names = [s[0] for s in sub.scan.sheets]
@@ -144,11 +148,11 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
         raise _Reject("template.kind_mismatch", f"元数据说这是“{spec.title}”，但工作簿中没有它的任何工作表"
                                                 "（元数据被改动或文件拼接），无法读取")  # fmt: skip
     for n in missing:
-        r.add(rule="template.sheet_missing", severity=Severity.ERROR, sheet=n,
+        r.add(rule="template.sheet_missing", sheet=n,
               message=f"工作表“{n}”被删除或改名", expected=n)  # fmt: skip
     for n in names:
         if n not in wanted and n != RESULT_SHEET:  # our annotated copy, sent back with fixes: fine
-            r.add(rule="template.sheet_added", severity=Severity.WARNING, sheet=n,
+            r.add(rule="template.sheet_added", sheet=n,
                   message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)  # fmt: skip
     info = CopyInfo(entity=meta.get("issued_for", ""), competent=meta.get("competent_dept", ""),
                     category=meta.get("catalog_category", ""), seq=meta.get("catalog_seq", ""))  # fmt: skip
@@ -163,13 +167,13 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
         if sheet == INSTRUCTIONS_SHEET:
             continue  # not read (see read.py); covered by protection and the fingerprint
         changed += 1
-        r.add(rule="template.label_changed", severity=Severity.ERROR, sheet=sheet, cell=ref,
+        r.add(rule="template.label_changed", sheet=sheet, cell=ref,
               message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”", expected=text,
               actual=got_text)  # fmt: skip
     if not changed and not missing:
         ours = expected_fingerprint(spec, year or 2024, info)
         if ours != meta.get("fingerprint"):
-            r.add(rule="template.fingerprint", severity=Severity.WARNING, sheet=INSTRUCTIONS_SHEET,
+            r.add(rule="template.fingerprint", sheet=INSTRUCTIONS_SHEET,
                   message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
                   expected=meta.get("fingerprint"), actual=ours)  # fmt: skip
     layout = build_layout(spec, year or 2024)
@@ -178,24 +182,21 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
         if name in missing:
             continue
         if not sub.scan.sheet_protected.get(name, False):
-            r.add(rule="template.unprotected", severity=Severity.WARNING, sheet=name,
+            r.add(rule="template.unprotected", sheet=name,
                   message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")  # fmt: skip
         present = sub.scan.formula_cells.get(name, set())
         for ref in layout.formula_refs().get(name, ()) if sub.format == "xlsx" else ():
             if ref not in present:
-                r.add(rule="template.formula_removed", severity=Severity.WARNING, sheet=name,
+                r.add(rule="template.formula_removed", sheet=name,
                       cell=ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
     if not sub.scan.structure_locked:
-        r.add(rule="template.structure_unprotected", severity=Severity.INFO,
-              message="工作簿结构保护被取消")  # fmt: skip
+        r.add(rule="template.structure_unprotected", message="工作簿结构保护被取消")  # fmt: skip
     if sub.format != "xlsx":
         unseen = "公式和工作表保护" if sub.format == "xls" else "公式"
-        r.add(rule="file.format", severity=Severity.INFO,
-              message=f"文件是另存为的 .{sub.format} 格式：数据已按模板位置读取并全部校验，但无法核对{unseen}"
+        r.add(rule="file.format", message=f"文件是另存为的 .{sub.format} 格式：数据已按模板位置读取并全部校验，但无法核对{unseen}"
                       "是否被改动；请尽量提交 .xlsx")  # fmt: skip
     elif sub.used_fallback:
-        r.add(rule="template.names_missing", severity=Severity.INFO,
-              message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
+        r.add(rule="template.names_missing", message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
 
 
 _SHARED: dict[tuple[int, int], tuple[FormSpec, list[tuple[str, str, tuple[int, int], str]]]] = {}
@@ -384,7 +385,7 @@ def _coverage(r: FileReport, spec: FormSpec) -> None:
                   and (r.targets[i].number is not None or r.targets[i].text)]  # fmt: skip
         if not usable:
             loc = sub.cell("indicators", idx[0], "level3") if idx else first
-            r.add(rule=f"{spec.kind}.indicators.level1_missing", severity=Severity.ERROR,
+            r.add(rule=f"{spec.kind}.indicators.level1_missing",
                   sheet=loc.sheet, cell=loc.cell, message=f"缺少有效的“{level1}”（至少填写一条三级指标及目标值）",
                   expected=level1)  # fmt: skip
 
@@ -422,8 +423,7 @@ class _Reject(Exception):
 
 def _internal_error(r: FileReport, exc: Exception) -> None:
     r.status = "rejected"
-    r.add(rule="file.internal_error", severity=Severity.ERROR,
-          message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
+    r.add(rule="file.internal_error", message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
 
 
 def _input_cells(sub: Submission, spec: FormSpec) -> dict[str, set[tuple[int, int]]]:
@@ -461,17 +461,6 @@ def trusted_modified(modified: str, now: datetime | None = None) -> tuple[str, s
 
 BLANKED = frozenset({"value.invalid_number", "value.date"})  # notes on cells the reader then left blank
 
-NOTE_SEVERITY = {  # what the reader notes (read.ReadNote), by finding id
-    "value.invalid_number": Severity.ERROR,
-    "value.percent_format": Severity.ERROR,
-    "value.date": Severity.ERROR,
-    "file.limit": Severity.WARNING,
-    "file.outside_area": Severity.WARNING,
-    "file.suspicious_part": Severity.WARNING,
-    "file.embedded_object": Severity.WARNING,
-    "file.external_link": Severity.WARNING,
-    "file.untrusted_time": Severity.INFO,
-}
 
 
 def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
@@ -479,15 +468,12 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     sub = r.submission
     assert sub is not None and sub.scan is not None
     if sub.has_macros:
-        r.add(rule="file.macros", severity=Severity.WARNING,
-              message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
+        r.add(rule="file.macros", message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
     _modified, untrusted = trusted_modified(sub.scan.modified)
     if untrusted:
-        r.add(rule="file.untrusted_time", severity=Severity.INFO,
-              message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")  # fmt: skip
+        r.add(rule="file.untrusted_time", message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")  # fmt: skip
     for note in sub.notes:
-        r.add(rule=note.code, severity=NOTE_SEVERITY[note.code], sheet=note.sheet, cell=note.cell,
-              message=note.message, actual=note.actual)  # fmt: skip
+        r.add(rule=note.code, sheet=note.sheet, cell=note.cell, message=note.message, actual=note.actual)
     layout = build_layout(spec, sub.year or 2024)
     designed = layout.merges()
     odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
@@ -501,14 +487,14 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     for sheet, (r0, c0, r1, c1) in odd_merges:
         hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
         if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
-            r.add(rule="template.merged_inputs", severity=Severity.WARNING, sheet=sheet,
+            r.add(rule="template.merged_inputs", sheet=sheet,
                   cell=xl_rowcol_to_cell(*hit[0]),
                   message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
                           "只读取左上角单元格")  # fmt: skip
     for sheet, odd in odd_formulas.items():
         for ref in sorted(odd, key=xl_cell_to_rowcol):
             if xl_cell_to_rowcol(ref) in inputs.get(sheet, set()):
-                r.add(rule="value.formula_in_input", severity=Severity.WARNING, sheet=sheet, cell=ref,
+                r.add(rule="value.formula_in_input", sheet=sheet, cell=ref,
                       message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字")  # fmt: skip
     for sl in layout.sheets:
         last = sl.last_row
@@ -518,7 +504,7 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
             tables = [b.table for b in sl.spec.blocks if isinstance(b, TableBlock)]
             what = f"“{spec.table(tables[-1]).label}”表格之后" if tables else "表格之外"
             rows = len({rc[0] for rc in extra}) + unread
-            r.add(rule="template.rows_beyond_capacity", severity=Severity.ERROR, sheet=sl.spec.name,
+            r.add(rule="template.rows_beyond_capacity", sheet=sl.spec.name,
                   cell=xl_rowcol_to_cell(*extra[0]) if extra else "",
                   message=f"{what}还有 {rows:,} 行内容，超出模板范围的行不会被读取，"
                           "请精简或联系财政部门")  # fmt: skip
@@ -526,15 +512,11 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
 
 # ----- schemas (one pass per table kind across all files) -----------------------------
 
-CHECK_TEXT = {
-    "required": ("schema.required", Severity.ERROR, "必填项未填写"),
-    "too_long": ("schema.too_long", Severity.ERROR, "内容超过长度上限"),
-    "choice": ("schema.choice", Severity.ERROR, "不是下拉列表中的选项"),
-    "negative": ("schema.negative", Severity.ERROR, "不应为负数"),
-    "integer": ("schema.integer", Severity.ERROR, "应为整数"),
-    "phone": ("schema.phone", Severity.WARNING, "电话号码格式不正确"),
-    "level_pair": ("schema.level_pair", Severity.ERROR, "，请按指标框架重新选择"),
-}
+CHECK_TEXT = {  # schema check → the end of its message (the finding id is schema.<check>)
+    "required": "必填项未填写", "too_long": "内容超过长度上限", "choice": "不是下拉列表中的选项",
+    "negative": "不应为负数", "integer": "应为整数", "phone": "电话号码格式不正确",
+    "level_pair": "，请按指标框架重新选择",
+}  # fmt: skip
 
 
 def _clean(v: Any, column: str = "") -> Any:
@@ -606,10 +588,10 @@ def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc, limit: i
         n.code in BLANKED and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes
     ):
         return  # reported once, as the invalid number it was
-    rule, severity, text = CHECK_TEXT.get(fail.check, (f"schema.{fail.check}", Severity.ERROR, "不符合要求"))
+    rule, text = f"schema.{fail.check}", CHECK_TEXT.get(fail.check, "不符合要求")
     value = None if fail.check == "required" else fail.value
     shown = f"（“{value}”）" if value is not None and fail.check not in ("too_long",) else ""
     if fail.check == "too_long" and isinstance(value, str):
         shown = f"（上限 {limit} 字）" if limit else ""
-    r.add(rule=rule, severity=severity, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}",
+    r.add(rule=rule, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}",
           actual=value)  # fmt: skip

@@ -16,7 +16,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from perfxl.check import CheckReport, FileReport, check_paths
-from perfxl.findings import Severity
 from perfxl.inputs import collect
 
 Progress = Callable[[int], None]
@@ -38,7 +37,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _crashed(path: Path) -> FileReport:
     report = FileReport(path=path, status="rejected")
-    report.add(rule=CRASH_RULE, severity=Severity.ERROR,
+    report.add(rule=CRASH_RULE,
                message="读取此文件时程序异常终止（文件可能已损坏或被蓄意构造），已单独列出；"
                        "请用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交")  # fmt: skip
     return report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from perfxl.catalog import CatalogEntry, read_catalog
+from perfxl.codes import severity_of
 from perfxl.check import FileReport, trusted_modified
 from perfxl.data import numeric_view
 from perfxl.findings import Finding, Severity
@@ -178,7 +179,7 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
             why = f"与 {twin.path} 内容相同" if twin else f"已由较新的 {head.path} 替代（{_decided_by(head, older)}）"
             roster.append(RosterRow(status=status, kind=key[0], competent=key[1], entity=key[2], path=older.path,
                                     reason=why, report=older))  # fmt: skip
-            findings.append(Finding(rule=f"submission.{status}", severity=Severity.INFO, form=key[0], entity=key[2],
+            findings.append(Finding(rule=f"submission.{status}", severity=severity_of(f"submission.{status}"), form=key[0], entity=key[2],
                                     file=str(older.path), message=f"{ROSTER_LABEL[status]}：{why}"))  # fmt: skip
     # the catalog decides who is expected; everything else is unexpected
     matched: set[tuple[str, str, str]] = set()
@@ -195,7 +196,7 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
         else:
             roster.append(RosterRow(status="missing", kind=e.kind, entity=e.name, competent=e.competent, catalog=e,
                                     reason="目录中有此项，但没有收到提交"))  # fmt: skip
-            findings.append(Finding(rule="catalog.missing", severity=Severity.ERROR, form=e.kind, entity=e.name,
+            findings.append(Finding(rule="catalog.missing", severity=severity_of("catalog.missing"), form=e.kind, entity=e.name,
                                     message=f"未提交：目录第 {e.line} 行“{e.name}”没有收到填报文件"))  # fmt: skip
     for key, rep in sorted(current.items()):
         if key in matched:
@@ -205,7 +206,7 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
                                 report=rep, reason=("目录外提交；" if unexpected else "") + _summary(rep)))  # fmt: skip
         if unexpected:
             message = f"“{key[2]}”不在目录中，请核实是否应当提交"
-            findings.append(Finding(rule="catalog.unexpected", severity=Severity.WARNING, form=key[0], entity=key[2],
+            findings.append(Finding(rule="catalog.unexpected", severity=severity_of("catalog.unexpected"), form=key[0], entity=key[2],
                                     file=str(rep.path), message=message))  # fmt: skip
     for p, why in skipped:
         roster.append(RosterRow(status="skipped", path=p, reason=why))

@@ -20,6 +20,7 @@ from perfxl.vocab import QUALITATIVE
 ProblemCode = Literal[
     "empty", "placeholder", "no_operator", "malformed_number", "negative", "no_unit",
     "unit_incomplete", "percent_over_100", "not_a_number", "unit_in_amount", "op_conflict", "percent_fraction",
+    "unit_read", "text_number", "too_precise",
 ]  # fmt: skip
 
 
@@ -186,14 +187,14 @@ def parse_amount(raw: object, *, unit: str = "万元", decimals: int | None = 2)
             number = text[: -len(suffix)].strip()
             if suffix == "元" and unit == "万元":
                 return Amount(None, (Problem("unit_in_amount", f"“{raw}”以元为单位，本表金额单位为万元", "error"),))
-            problems.append(Problem("unit_in_amount", f"“{raw}”中带了单位，已按 {unit} 读取", "info"))
+            problems.append(Problem("unit_read", f"“{raw}”中带了单位，已按 {unit} 读取", "info"))
             text = number
             break
     m = _NUMBER.match(text)
     if not m or m.group("rest"):
         return Amount(None, (Problem("not_a_number", f"“{raw}”不是数字", "error"),))
     if text != str(raw).strip() and not problems:
-        problems.append(Problem("not_a_number", f"数字“{raw}”以文字形式录入，已按 {m.group('num')} 读取", "info"))
+        problems.append(Problem("text_number", f"数字“{raw}”以文字形式录入，已按 {m.group('num')} 读取", "info"))
     return _checked_amount(float(m.group("num").replace(",", "")), decimals, tuple(problems))
 
 
@@ -203,5 +204,5 @@ def _checked_amount(value: float, decimals: int | None, problems: tuple[Problem,
         extra.append(Problem("negative", "金额或人数不应为负数", "error"))
     if decimals is not None and round(value, decimals) != round(value, 9):
         what = "整数" if decimals == 0 else f"{decimals} 位小数"
-        extra.append(Problem("malformed_number", f"{value:g} 超出精度：应为{what}", "warning"))
+        extra.append(Problem("too_precise", f"{value:g} 超出精度：应为{what}", "warning"))
     return Amount(value, problems + tuple(extra))

@@ -69,12 +69,12 @@ def test_units_scale_and_money() -> None:
 @pytest.mark.parametrize(("typed", "value", "codes"), [
     ("1,616.61", 1616.61, []),
     (" 80 ", 80, []),
-    ("８０.５", 80.5, ["not_a_number"]),  # info: read as 80.5
-    ("80万元", 80, ["unit_in_amount"]),
+    ("８０.５", 80.5, ["text_number"]),  # info: read as 80.5
+    ("80万元", 80, ["unit_read"]),
     ("80元", None, ["unit_in_amount"]),
     ("八十", None, ["not_a_number"]),
     (-3, -3, ["negative"]),
-    (1.234, 1.234, ["malformed_number"]),
+    (1.234, 1.234, ["too_precise"]),
     ("", None, []),
     (None, None, []),
 ])  # fmt: skip
