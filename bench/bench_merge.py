@@ -100,13 +100,16 @@ def per_file(fn, files: list[Path]) -> float:  # type: ignore[no-untyped-def]
 
 def run_merge(folder: Path, jobs: int, out: Path) -> tuple[float, float]:
     """Wall time and peak RSS (MB, largest process of the tree) of `perfxl merge`."""
-    code = ("import resource,sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',"
-            "sys.argv[2],'--jobs',sys.argv[3],'-q']\ntry:\n main()\nexcept SystemExit:\n pass\n"
-            "r=max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nprint('RSS',r)")
+    code = (
+        "import resource,sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',"
+        "sys.argv[2],'--jobs',sys.argv[3],'-q']\ntry:\n main()\nexcept SystemExit:\n pass\n"
+        "r=max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nprint('RSS',r)"
+    )
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(folder), str(out), str(jobs)], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(out), str(jobs)], capture_output=True, text=True, check=True
+    )
     wall = time.perf_counter() - t
     rss = int(re.search(r"RSS (\d+)", proc.stdout).group(1)) / 1024  # type: ignore[union-attr]
     return wall, rss
@@ -157,28 +160,40 @@ def main() -> None:
         mj = wallj / n * 1000
         print(f"  (a) calamine + zip scan      {a:7.2f} ms/file")
         print(f"  (b) openpyxl load_workbook   {b:7.2f} ms/file")
-        print(f"  check (one process)          {chk:7.2f} ms/file   = {chk / a:4.2f}× (a),"
-              f" {b / chk:5.1f}× faster than (b)")
+        print(
+            f"  check (one process)          {chk:7.2f} ms/file   = {chk / a:4.2f}× (a),"
+            f" {b / chk:5.1f}× faster than (b)"
+        )
         if n <= 5000:
-            print(f"  merge --jobs 1 end to end    {m1:7.2f} ms/file   = {m1 / a:4.2f}× (a),"
-                  f" {b / m1:5.1f}× faster than (b); {wall1:.1f} s, peak RSS {rss1:.0f} MB")
-        print(f"  merge --jobs {args.jobs} end to end    {mj:7.2f} ms/file   = {mj * args.jobs / a:4.2f}× (a) in CPU,"
-              f" {b / mj:5.1f}× faster than (b); {wallj:.1f} s wall, peak RSS {rssj:.0f} MB")
+            print(
+                f"  merge --jobs 1 end to end    {m1:7.2f} ms/file   = {m1 / a:4.2f}× (a),"
+                f" {b / m1:5.1f}× faster than (b); {wall1:.1f} s, peak RSS {rss1:.0f} MB"
+            )
+        print(
+            f"  merge --jobs {args.jobs} end to end    {mj:7.2f} ms/file   = {mj * args.jobs / a:4.2f}× (a) in CPU,"
+            f" {b / mj:5.1f}× faster than (b); {wallj:.1f} s wall, peak RSS {rssj:.0f} MB"
+        )
         rows.append((n, a, b, chk, m1, mj, wall1, wallj, rssj))
-    print("\n| N | (a) ms | (b) ms | check ms | merge -j1 ms | merge -j2 ms | check vs (a) |"
-          " merge vs (b) | merge -j2 s | peak RSS MB |")
+    print(
+        "\n| N | (a) ms | (b) ms | check ms | merge -j1 ms | merge -j2 ms | check vs (a) |"
+        " merge vs (b) | merge -j2 s | peak RSS MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n, a, b, chk, m1, mj, _w1, wj, rss in rows:
-        print(f"| {n} | {a:.2f} | {b:.1f} | {chk:.2f} | {m1:.2f} | {mj:.2f} | {chk / a:.2f}× | {b / mj:.0f}× |"
-              f" {wj:.1f} | {rss:.0f} |")
+        print(
+            f"| {n} | {a:.2f} | {b:.1f} | {chk:.2f} | {m1:.2f} | {mj:.2f} | {chk / a:.2f}× | {b / mj:.0f}× |"
+            f" {wj:.1f} | {rss:.0f} |"
+        )
     print("\ntargets (issue 6):")
     for n, a, b, chk, _m1, mj, _w1, wj, rss in rows:
         limit = {2000: 10.0, 20000: 90.0}.get(n)
-        print(f"  N={n}: check {chk / a:.2f}× (a) [≤ 2×: {'met' if chk / a <= 2 else 'NOT met'}];"
-              f" merge --jobs {args.jobs} {mj * args.jobs / a:.2f}× (a) in CPU time;"
-              f" end to end {b / mj:.0f}× faster than (b) [≥ 30×: {'met' if b / mj >= 30 else 'NOT met'}];"
-              + (f" {wj:.1f} s [< {limit:.0f} s: {'met' if wj < limit else 'NOT met'}];" if limit else "")
-              + f" peak RSS {rss:.0f} MB [< 1 GB: {'met' if rss < 1024 else 'NOT met'}]")
+        print(
+            f"  N={n}: check {chk / a:.2f}× (a) [≤ 2×: {'met' if chk / a <= 2 else 'NOT met'}];"
+            f" merge --jobs {args.jobs} {mj * args.jobs / a:.2f}× (a) in CPU time;"
+            f" end to end {b / mj:.0f}× faster than (b) [≥ 30×: {'met' if b / mj >= 30 else 'NOT met'}];"
+            + (f" {wj:.1f} s [< {limit:.0f} s: {'met' if wj < limit else 'NOT met'}];" if limit else "")
+            + f" peak RSS {rss:.0f} MB [< 1 GB: {'met' if rss < 1024 else 'NOT met'}]"
+        )
 
 
 if __name__ == "__main__":

@@ -20,13 +20,18 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("名称", "预算部门及项目名称", "部门或项目名称", "name"),
     "competent": ("主管部门", "competent"),
 }
-KIND_WORDS: tuple[tuple[str, str], ...] = (("部门", "dept"), ("dept", "dept"),
-                                           ("项目", "project"), ("project", "project"))  # fmt: skip
+KIND_WORDS: tuple[tuple[str, str], ...] = (
+    ("部门", "dept"),
+    ("dept", "dept"),
+    ("项目", "project"),
+    ("project", "project"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class CatalogEntry:
     """One row of the bureau's catalog: who is expected to submit which form."""
+
     kind: str  # dept | project
     category: str  # as written in the catalog
     seq: str
@@ -57,8 +62,7 @@ def _rows(path: Path) -> list[list[str]]:
         except Exception as exc:  # openpyxl raises many types for bad files
             raise CatalogError(f"目录文件 {path} 不是有效的 xlsx 工作簿：{exc}") from exc
         ws = wb.worksheets[0]
-        out = [["" if v is None else str(v).strip() for v in row]
-               for row in ws.iter_rows(values_only=True)]  # fmt: skip
+        out = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
         wb.close()
         return out
     text = _decode(raw, path)
@@ -83,9 +87,7 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
                 break
     missing = [HEADER_ALIASES[k][0] for k in ("category", "seq", "name") if k not in index]
     if missing:
-        raise CatalogError(
-            f"目录文件 {path} 缺少列：{'、'.join(missing)}（表头应为：类别,序号,名称,主管部门）"
-        )
+        raise CatalogError(f"目录文件 {path} 缺少列：{'、'.join(missing)}（表头应为：类别,序号,名称,主管部门）")
 
     def get(row: list[str], key: str) -> str:
         i = index.get(key)
@@ -108,8 +110,9 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
         if not competent:
             problems.append(f"第 {line} 行：项目“{name}”缺少主管部门")
             continue
-        entries.append(CatalogEntry(kind=kind, category=category, seq=get(row, "seq"),
-                                    name=name, competent=competent, line=line))  # fmt: skip
+        entries.append(
+            CatalogEntry(kind=kind, category=category, seq=get(row, "seq"), name=name, competent=competent, line=line)
+        )
     seen: dict[tuple[str, str, str], int] = {}
     for e in entries:
         ident = (e.kind, e.competent, e.name)

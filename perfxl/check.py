@@ -47,6 +47,7 @@ STATUS_LABEL = {"ok": "通过", "findings": "有问题", "rejected": "无法读�
 @dataclass(kw_only=True)
 class FileReport:
     """One input file's outcome: status, findings, and (for merge) what was read."""
+
     path: Path
     status: Status = "ok"
     kind: str | None = None
@@ -61,8 +62,16 @@ class FileReport:
     def add(self, *, rule: str, severity: Severity | None = None, **kw: Any) -> None:
         """Record a finding on this file; its severity is the finding catalog's (codes.py)
         unless the emitter knows better (a rule's own, a parser's per problem)."""
-        self.findings.append(Finding(rule=rule, severity=severity or severity_of(rule), form=self.kind or "",
-                                     entity=self.entity, file=str(self.path), **kw))  # fmt: skip
+        self.findings.append(
+            Finding(
+                rule=rule,
+                severity=severity or severity_of(rule),
+                form=self.kind or "",
+                entity=self.entity,
+                file=str(self.path),
+                **kw,
+            )
+        )
 
 
 @dataclass
@@ -132,30 +141,44 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     assert sub is not None and sub.scan is not None
     meta = sub.meta
     if meta.get("spec_version") != spec.version:
-        r.add(rule="template.version", sheet=META_SHEET,
-              message=(f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
-                       "请使用最新下发的模板"),
-              expected=spec.version, actual=meta.get("spec_version"))  # fmt: skip
+        r.add(
+            rule="template.version",
+            sheet=META_SHEET,
+            message=(
+                f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
+                "请使用最新下发的模板"
+            ),
+            expected=spec.version,
+            actual=meta.get("spec_version"),
+        )
     year = sub.year
     if expected_year is not None and year != expected_year:
-        r.add(rule="template.year", sheet=META_SHEET,
-              message=f"这是 {year} 年度的模板，本次收集的是 {expected_year} 年度，请使用 {expected_year} 年度模板",
-              expected=expected_year, actual=year)  # fmt: skip
+        r.add(
+            rule="template.year",
+            sheet=META_SHEET,
+            message=f"这是 {year} 年度的模板，本次收集的是 {expected_year} 年度，请使用 {expected_year} 年度模板",
+            expected=expected_year,
+            actual=year,
+        )
     names = [s[0] for s in sub.scan.sheets]
     wanted = [s.name for s in spec.sheets] + [INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET]
     missing = [n for n in wanted if n not in names]
     if all(s.name in missing for s in spec.sheets):
-        raise _Reject("template.kind_mismatch", f"元数据说这是“{spec.title}”，但工作簿中没有它的任何工作表"
-                                                "（元数据被改动或文件拼接），无法读取")  # fmt: skip
+        raise _Reject(
+            "template.kind_mismatch",
+            f"元数据说这是“{spec.title}”，但工作簿中没有它的任何工作表（元数据被改动或文件拼接），无法读取",
+        )
     for n in missing:
-        r.add(rule="template.sheet_missing", sheet=n,
-              message=f"工作表“{n}”被删除或改名", expected=n)  # fmt: skip
+        r.add(rule="template.sheet_missing", sheet=n, message=f"工作表“{n}”被删除或改名", expected=n)
     for n in names:
         if n not in wanted and n != RESULT_SHEET:  # our annotated copy, sent back with fixes: fine
-            r.add(rule="template.sheet_added", sheet=n,
-                  message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)  # fmt: skip
-    info = CopyInfo(entity=meta.get("issued_for", ""), competent=meta.get("competent_dept", ""),
-                    category=meta.get("catalog_category", ""), seq=meta.get("catalog_seq", ""))  # fmt: skip
+            r.add(rule="template.sheet_added", sheet=n, message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)
+    info = CopyInfo(
+        entity=meta.get("issued_for", ""),
+        competent=meta.get("competent_dept", ""),
+        category=meta.get("catalog_category", ""),
+        seq=meta.get("catalog_seq", ""),
+    )
     changed = 0
     for sheet, ref, rc, text in _expected_cells(spec, year or 2024, info):
         if sheet in missing:
@@ -167,36 +190,51 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
         if sheet == INSTRUCTIONS_SHEET:
             continue  # not read (see read.py); covered by protection and the fingerprint
         changed += 1
-        r.add(rule="template.label_changed", sheet=sheet, cell=ref,
-              message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”", expected=text,
-              actual=got_text)  # fmt: skip
+        r.add(
+            rule="template.label_changed",
+            sheet=sheet,
+            cell=ref,
+            message=f"锁定内容被修改：应为“{text}”，实为“{got_text}”",
+            expected=text,
+            actual=got_text,
+        )
     if not changed and not missing:
         ours = expected_fingerprint(spec, year or 2024, info)
         if ours != meta.get("fingerprint"):
-            r.add(rule="template.fingerprint", sheet=INSTRUCTIONS_SHEET,
-                  message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
-                  expected=meta.get("fingerprint"), actual=ours)  # fmt: skip
+            r.add(
+                rule="template.fingerprint",
+                sheet=INSTRUCTIONS_SHEET,
+                message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
+                expected=meta.get("fingerprint"),
+                actual=ours,
+            )
     layout = build_layout(spec, year or 2024)
     for sl in layout.sheets:
         name = sl.spec.name
         if name in missing:
             continue
         if not sub.scan.sheet_protected.get(name, False):
-            r.add(rule="template.unprotected", sheet=name,
-                  message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")  # fmt: skip
+            r.add(rule="template.unprotected", sheet=name, message=f"工作表“{name}”的保护被取消，锁定内容可能已被改动")
         present = sub.scan.formula_cells.get(name, set())
         for ref in layout.formula_refs().get(name, ()) if sub.format == "xlsx" else ():
             if ref not in present:
-                r.add(rule="template.formula_removed", sheet=name,
-                      cell=ref, message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）")  # fmt: skip
+                r.add(
+                    rule="template.formula_removed",
+                    sheet=name,
+                    cell=ref,
+                    message="自动计算的公式被删除或覆盖（本工具按填报数据重新计算）",
+                )
     if not sub.scan.structure_locked:
-        r.add(rule="template.structure_unprotected", message="工作簿结构保护被取消")  # fmt: skip
+        r.add(rule="template.structure_unprotected", message="工作簿结构保护被取消")
     if sub.format != "xlsx":
         unseen = "公式和工作表保护" if sub.format == "xls" else "公式"
-        r.add(rule="file.format", message=f"文件是另存为的 .{sub.format} 格式：数据已按模板位置读取并全部校验，但无法核对{unseen}"
-                      "是否被改动；请尽量提交 .xlsx")  # fmt: skip
+        r.add(
+            rule="file.format",
+            message=f"文件是另存为的 .{sub.format} 格式：数据已按模板位置读取并全部校验，但无法核对{unseen}"
+            "是否被改动；请尽量提交 .xlsx",
+        )
     elif sub.used_fallback:
-        r.add(rule="template.names_missing", message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")  # fmt: skip
+        r.add(rule="template.names_missing", message=f"{len(sub.used_fallback)} 个定义名称缺失，已按模板坐标读取")
 
 
 _SHARED: dict[tuple[int, int], tuple[FormSpec, list[tuple[str, str, tuple[int, int], str]]]] = {}
@@ -211,8 +249,11 @@ def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str
     if hit is None or hit[0] is not spec:
         if len(_SHARED) > 256:
             _SHARED.clear()
-        cells = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in texts.shared
-                 if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)]  # fmt: skip
+        cells = [
+            (sh, ref, xl_cell_to_rowcol(ref), text)
+            for sh, ref, text in texts.shared
+            if sh not in (LISTS_SHEET, INSTRUCTIONS_SHEET)
+        ]
         hit = _SHARED[key] = (spec, cells)
     own = [(sh, ref, xl_cell_to_rowcol(ref), text) for sh, ref, text in texts.slot_texts(info)]
     return hit[1] + own if own else hit[1]
@@ -222,8 +263,14 @@ def _expected_cells(spec: FormSpec, year: int, info: CopyInfo) -> list[tuple[str
 
 
 def _problem(r: FileReport, p: Problem, loc: Loc, what: str, value: object) -> None:
-    r.add(rule=f"value.{p.code}", severity=Severity(p.severity), sheet=loc.sheet, cell=loc.cell,
-          message=f"{what}：{p.message}", actual=value)  # fmt: skip
+    r.add(
+        rule=f"value.{p.code}",
+        severity=Severity(p.severity),
+        sheet=loc.sheet,
+        cell=loc.cell,
+        message=f"{what}：{p.message}",
+        actual=value,
+    )
 
 
 def _values(r: FileReport, spec: FormSpec) -> None:
@@ -241,8 +288,13 @@ def _values(r: FileReport, spec: FormSpec) -> None:
                 if col.type in NUMERIC_TYPES:
                     amount = parse_amount(row.get(col.id), decimals=0 if col.type is ValueType.COUNT else 2)
                     for p in amount.problems:
-                        _problem(r, p, sub.cell(t.id, i, col.id), f"{t.label}第 {sub.rows[t.id][i] + 1} 行{col.label}",
-                                 row.get(col.id))  # fmt: skip
+                        _problem(
+                            r,
+                            p,
+                            sub.cell(t.id, i, col.id),
+                            f"{t.label}第 {sub.rows[t.id][i] + 1} 行{col.label}",
+                            row.get(col.id),
+                        )
     rows = sub.data.tables.get("indicators", [])
     r.targets = [_target(r, sub, i, row) for i, row in enumerate(rows)]
 
@@ -281,16 +333,18 @@ def _target_of(op_raw: Any, value: Any, unit_raw: Any) -> Target:
         if unit and not target.unit and target.number is not None:
             target = parse_target(f"{value} {unit}")
         if op and target.op and target.op != op:
-            conflict = Problem("op_conflict", f"符号栏是“{op}”，数值栏里写的是“{target.op}”，按数值栏读取，请统一",
-                               "warning")  # fmt: skip
+            conflict = Problem(
+                "op_conflict", f"符号栏是“{op}”，数值栏里写的是“{target.op}”，按数值栏读取，请统一", "warning"
+            )
             target = replace(target, problems=(*target.problems, conflict))
     else:
         text = f"{op or ''}{'' if value is None else value} {unit}".strip()
         target = parse_target(text if value is not None else "")
     n = target.number
     if target.unit == "%" and n is not None and 0 < n < 1 and target.op in ("≥", "＞", "＝"):
-        hint = Problem("percent_fraction", f"目标值 {n:g}% 小于 1%：如果指的是 {n * 100:g}%，数值栏请填写 {n * 100:g}",
-                       "info")  # fmt: skip
+        hint = Problem(
+            "percent_fraction", f"目标值 {n:g}% 小于 1%：如果指的是 {n * 100:g}%，数值栏请填写 {n * 100:g}", "info"
+        )
         target = replace(target, problems=(*target.problems, hint))
     return target
 
@@ -310,12 +364,15 @@ def rule_message(o: Outcome) -> str:
     diff = (o.left or 0) - (o.right or 0)
     word = {Op.EQ: "差额", Op.LE: "超出", Op.GE: "不足"}[rule.op]
     shown = -diff if rule.op is Op.GE else diff
-    return (f"{rule.title}：{rule.left_label} {_fmt(o.left, rule)} {u}，{rule.right_label} "
-            f"{_fmt(o.right, rule)} {u}，{word} {_fmt(shown, rule)} {u}")  # fmt: skip
+    return (
+        f"{rule.title}：{rule.left_label} {_fmt(o.left, rule)} {u}，{rule.right_label} "
+        f"{_fmt(o.right, rule)} {u}，{word} {_fmt(shown, rule)} {u}"
+    )
 
 
-def _term_loc(sub: Submission, spec: FormSpec, t: Term, row: int | None,
-              derived: dict[str, Derived], standards: list[UnitCost]) -> Loc | None:  # fmt: skip
+def _term_loc(
+    sub: Submission, spec: FormSpec, t: Term, row: int | None, derived: dict[str, Derived], standards: list[UnitCost]
+) -> Loc | None:
     if t.agg == "row" and t.table == "unit_costs" and row is not None:
         return sub.cell("indicators", standards[row].row, "value")  # the standard's own cell
     if t.agg == "row" and t.table and row is not None:
@@ -342,8 +399,7 @@ def _rules(r: FileReport, spec: FormSpec) -> None:
     sub = r.submission
     assert sub is not None and sub.data is not None
     fields, tables = numeric_view(spec, sub.data)
-    derived = derive(spec.kind, dict(sub.data.fields), {k: list(v) for k, v in sub.data.tables.items()},
-                     r.targets)  # fmt: skip
+    derived = derive(spec.kind, dict(sub.data.fields), {k: list(v) for k, v in sub.data.tables.items()}, r.targets)
     values: dict[str, float | None] = {**fields, **{k: d.value for k, d in derived.items()}}
     standards = unit_costs(sub.data.tables.get("indicators", []), r.targets) if spec.kind == "project" else []
     tables = {**tables, "unit_costs": [{"expected": u.expected, "component": u.component} for u in standards]}
@@ -364,9 +420,15 @@ def _rules(r: FileReport, spec: FormSpec) -> None:
             if rule.table == "unit_costs" and o.row is not None:
                 std, qty, cost = standards[o.row].names
                 message += f"（“{std}”×“{qty}”，对照“{cost}”）"
-            r.add(rule=rule.id, severity=rule.severity, sheet=loc.sheet if loc else "",
-                  cell=loc.cell if loc else "", message=message, expected=o.right,
-                  actual=o.left)  # fmt: skip
+            r.add(
+                rule=rule.id,
+                severity=rule.severity,
+                sheet=loc.sheet if loc else "",
+                cell=loc.cell if loc else "",
+                message=message,
+                expected=o.right,
+                actual=o.left,
+            )
     _coverage(r, spec)
 
 
@@ -381,13 +443,16 @@ def _coverage(r: FileReport, spec: FormSpec) -> None:
     first = sub.cell("indicators", 0, "level1") if rows else Loc(*_first_indicator_cell(sub))
     for level1 in frame.level1():
         idx = [i for i, row in enumerate(rows) if row.get("level1") == level1]
-        usable = [i for i in idx if rows[i].get("level3")
-                  and (r.targets[i].number is not None or r.targets[i].text)]  # fmt: skip
+        usable = [i for i in idx if rows[i].get("level3") and (r.targets[i].number is not None or r.targets[i].text)]
         if not usable:
             loc = sub.cell("indicators", idx[0], "level3") if idx else first
-            r.add(rule=f"{spec.kind}.indicators.level1_missing",
-                  sheet=loc.sheet, cell=loc.cell, message=f"缺少有效的“{level1}”（至少填写一条三级指标及目标值）",
-                  expected=level1)  # fmt: skip
+            r.add(
+                rule=f"{spec.kind}.indicators.level1_missing",
+                sheet=loc.sheet,
+                cell=loc.cell,
+                message=f"缺少有效的“{level1}”（至少填写一条三级指标及目标值）",
+                expected=level1,
+            )
 
 
 def _first_indicator_cell(sub: Submission) -> tuple[str, str]:
@@ -423,7 +488,10 @@ class _Reject(Exception):
 
 def _internal_error(r: FileReport, exc: Exception) -> None:
     r.status = "rejected"
-    r.add(rule="file.internal_error", message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门")  # fmt: skip
+    r.add(
+        rule="file.internal_error",
+        message=f"处理此文件时出错（{type(exc).__name__}: {str(exc)[:200]}），请将文件反馈给财政部门",
+    )
 
 
 def _input_cells(sub: Submission, spec: FormSpec) -> dict[str, set[tuple[int, int]]]:
@@ -462,24 +530,25 @@ def trusted_modified(modified: str, now: datetime | None = None) -> tuple[str, s
 BLANKED = frozenset({"value.invalid_number", "value.date"})  # notes on cells the reader then left blank
 
 
-
 def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     """What hostile or hand-edited copies do to the input area."""
     sub = r.submission
     assert sub is not None and sub.scan is not None
     if sub.has_macros:
-        r.add(rule="file.macros", message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")  # fmt: skip
+        r.add(rule="file.macros", message="文件含有宏（VBA 代码）：宏不会被执行，请用下发的 .xlsx 模板填报")
     _modified, untrusted = trusted_modified(sub.scan.modified)
     if untrusted:
-        r.add(rule="file.untrusted_time", message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")  # fmt: skip
+        r.add(rule="file.untrusted_time", message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")
     for note in sub.notes:
         r.add(rule=note.code, sheet=note.sheet, cell=note.cell, message=note.message, actual=note.actual)
     layout = build_layout(spec, sub.year or 2024)
     designed = layout.merges()
-    odd_merges = [(sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges
-                  if (sheet, *rng) not in designed]  # fmt: skip
-    odd_formulas = {sheet: cells.difference(layout.formula_refs().get(sheet, ()))
-                    for sheet, cells in sub.scan.formula_cells.items()}  # fmt: skip
+    odd_merges = [
+        (sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges if (sheet, *rng) not in designed
+    ]
+    odd_formulas = {
+        sheet: cells.difference(layout.formula_refs().get(sheet, ())) for sheet, cells in sub.scan.formula_cells.items()
+    }
     if not odd_merges and not any(odd_formulas.values()):
         inputs: dict[str, set[tuple[int, int]]] = {}
     else:
@@ -487,15 +556,22 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
     for sheet, (r0, c0, r1, c1) in odd_merges:
         hit = sorted(rc for rc in inputs.get(sheet, set()) if r0 <= rc[0] <= r1 and c0 <= rc[1] <= c1)
         if len(hit) > 1 or (hit and (r1 > r0 or c1 > c0)):
-            r.add(rule="template.merged_inputs", sheet=sheet,
-                  cell=xl_rowcol_to_cell(*hit[0]),
-                  message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
-                          "只读取左上角单元格")  # fmt: skip
+            r.add(
+                rule="template.merged_inputs",
+                sheet=sheet,
+                cell=xl_rowcol_to_cell(*hit[0]),
+                message=f"填报区域被合并（{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}），"
+                "只读取左上角单元格",
+            )
     for sheet, odd in odd_formulas.items():
         for ref in sorted(odd, key=xl_cell_to_rowcol):
             if xl_cell_to_rowcol(ref) in inputs.get(sheet, set()):
-                r.add(rule="value.formula_in_input", sheet=sheet, cell=ref,
-                      message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字")  # fmt: skip
+                r.add(
+                    rule="value.formula_in_input",
+                    sheet=sheet,
+                    cell=ref,
+                    message="填报格中是公式而不是数据，按其计算结果读取；请直接填写数值或文字",
+                )
     for sl in layout.sheets:
         last = sl.last_row
         extra = sorted({rc for rc in sub.values.get(sl.spec.name, {}) if rc[0] > last})
@@ -504,10 +580,12 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
             tables = [b.table for b in sl.spec.blocks if isinstance(b, TableBlock)]
             what = f"“{spec.table(tables[-1]).label}”表格之后" if tables else "表格之外"
             rows = len({rc[0] for rc in extra}) + unread
-            r.add(rule="template.rows_beyond_capacity", sheet=sl.spec.name,
-                  cell=xl_rowcol_to_cell(*extra[0]) if extra else "",
-                  message=f"{what}还有 {rows:,} 行内容，超出模板范围的行不会被读取，"
-                          "请精简或联系财政部门")  # fmt: skip
+            r.add(
+                rule="template.rows_beyond_capacity",
+                sheet=sl.spec.name,
+                cell=xl_rowcol_to_cell(*extra[0]) if extra else "",
+                message=f"{what}还有 {rows:,} 行内容，超出模板范围的行不会被读取，请精简或联系财政部门",
+            )
 
 
 # ----- schemas (one pass per table kind across all files) -----------------------------
@@ -558,9 +636,13 @@ def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
     records = [{c: _clean(r.submission.data.fields.get(c)) for c in cols} for r in group]  # type: ignore[union-attr]
     limits = {f.id: f.max_length for f in spec.fields}
     for fail in validate(fields_schema(spec), records, cols):
-        _schema_finding(group[fail.key], fail, labels.get(fail.column, fail.column),
-                        group[fail.key].submission.fields[fail.column],  # type: ignore[union-attr]
-                        limits.get(fail.column))  # fmt: skip
+        _schema_finding(
+            group[fail.key],
+            fail,
+            labels.get(fail.column, fail.column),
+            group[fail.key].submission.fields[fail.column],  # type: ignore[union-attr]
+            limits.get(fail.column),
+        )
     for t in spec.tables:
         keys: list[tuple[FileReport, int]] = []
         recs: list[dict[str, Any]] = []
@@ -584,8 +666,10 @@ def _schema_group(group: list[FileReport], spec: FormSpec) -> None:
 
 def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc, limit: int | None = None) -> None:
     sub = r.submission
-    if fail.check == "required" and sub is not None and any(
-        n.code in BLANKED and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes
+    if (
+        fail.check == "required"
+        and sub is not None
+        and any(n.code in BLANKED and (n.sheet, n.cell) == (loc.sheet, loc.cell) for n in sub.notes)
     ):
         return  # reported once, as the invalid number it was
     rule, text = f"schema.{fail.check}", CHECK_TEXT.get(fail.check, "不符合要求")
@@ -593,5 +677,4 @@ def _schema_finding(r: FileReport, fail: Failure, label: str, loc: Loc, limit: i
     shown = f"（“{value}”）" if value is not None and fail.check not in ("too_long",) else ""
     if fail.check == "too_long" and isinstance(value, str):
         shown = f"（上限 {limit} 字）" if limit else ""
-    r.add(rule=rule, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}",
-          actual=value)  # fmt: skip
+    r.add(rule=rule, sheet=loc.sheet, cell=loc.cell, message=f"{label}{text}{shown}", actual=value)

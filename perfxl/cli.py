@@ -58,18 +58,29 @@ def main() -> None:
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--kind", "kinds", type=click.Choice(KINDS), multiple=True,
-              help="表单类型：dept（部门整体）或 project（项目支出），可重复；默认两种都生成。")
-@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="目录文件（.csv 或 .xlsx）：按目录逐个生成预填名称并锁定的模板。")
-@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True,
-              help="预算年度。")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="输出文件夹（不存在时自动创建）。")
-@click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
-              help="工作表与工作簿结构保护密码。")
-def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: Path,
-             password: str) -> None:
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(KINDS),
+    multiple=True,
+    help="表单类型：dept（部门整体）或 project（项目支出），可重复；默认两种都生成。",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="目录文件（.csv 或 .xlsx）：按目录逐个生成预填名称并锁定的模板。",
+)
+@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True, help="预算年度。")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="输出文件夹（不存在时自动创建）。",
+)
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="工作表与工作簿结构保护密码。")
+def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: Path, password: str) -> None:
     """生成锁定的填报模板（空白模板，或按目录预填的模板）。"""
     if catalog is not None and kinds:
         raise click.UsageError("--kind 与 --catalog 不能同时使用。")
@@ -84,8 +95,13 @@ def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: P
 
 @main.command(name="export", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出的 JSON 文件；用 - 表示输出到屏幕。")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出的 JSON 文件；用 - 表示输出到屏幕。",
+)
 def export_cmd(file: Path, output: Path) -> None:
     """把填好的工作簿导出为 JSON 数据。"""
     text = export_file(file).dumps()
@@ -98,8 +114,9 @@ def export_cmd(file: Path, output: Path) -> None:
 @main.command(context_settings=CONTEXT)
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(KINDS), help="表单类型；须与 JSON 中的 kind 一致。")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出的工作簿（.xlsx）。")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出的工作簿（.xlsx）。"
+)
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="保护密码。")
 def fill(data: Path, kind: str | None, output: Path, password: str) -> None:
     """用 JSON 数据填写模板，生成仍然锁定的工作簿。"""
@@ -111,6 +128,18 @@ def fill(data: Path, kind: str | None, output: Path, password: str) -> None:
     if kind is not None and kind != form.kind:
         raise DataError(f"--kind {kind} 与数据中的 kind {form.kind} 不一致")
     click.echo(str(fill_file(form, output, password=password)))
+
+
+@main.command(name="finding-types", context_settings=CONTEXT)
+@click.option("--json-schema", "as_schema", is_flag=True, help="输出 check --json 结果的 JSON Schema。")
+def finding_types_cmd(as_schema: bool) -> None:
+    """列出全部问题类型（编号、严重程度、说明、怎么办），即 docs/findings.md。"""
+    from perfxl.codes import findings_markdown, report_json_schema
+
+    if as_schema:
+        click.echo(json.dumps(report_json_schema(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(findings_markdown(), nl=False)
 
 
 @main.command(name="json-schema", context_settings=CONTEXT)
@@ -125,16 +154,35 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 
 @main.command(context_settings=CONTEXT)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="把结果另存为 JSON（问题清单格式见 DESIGN.md）；用 - 表示输出到屏幕。")
-@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="为每个文件写一份标注副本到此文件夹：问题单元格标红并附批注，另加“校验结果”工作表。")
-@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
-              help="存在该级别及以上的问题时，退出码为 1；never 表示只报告、不以退出码区分。")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="把结果另存为 JSON（格式见 docs/findings.schema.json，问题类型见 docs/findings.md）；用 - 表示输出到屏幕。",
+)
+@click.option(
+    "--annotate",
+    "annotate_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="为每个文件写一份标注副本到此文件夹：问题单元格标红并附批注，另加“校验结果”工作表。",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(list(FAIL_ON)),
+    default="error",
+    show_default=True,
+    help="存在该级别及以上的问题时，退出码为 1；never 表示只报告、不以退出码区分。",
+)
 @click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
 @click.option("-q", "--quiet", is_flag=True, help="不在屏幕上列出每个问题，只输出汇总。")
-def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | None, fail_on: str,
-          year: int | None, quiet: bool) -> None:
+def check(
+    files: tuple[Path, ...],
+    json_path: Path | None,
+    annotate_dir: Path | None,
+    fail_on: str,
+    year: int | None,
+    quiet: bool,
+) -> None:
     """校验填报好的工作簿，列出每个问题的位置和说明。可以给文件，也可以给文件夹。"""
     report = check_files(files, year)
     for p, why in report.skipped:
@@ -168,18 +216,35 @@ def check(files: tuple[Path, ...], json_path: Path | None, annotate_dir: Path | 
 
 @main.command(name="merge", context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="目录文件：据此判断谁未提交、谁不在目录中。")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="汇总工作簿（.xlsx）。")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="另存问题清单与提交情况为 JSON。")
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="目录文件：据此判断谁未提交、谁不在目录中。",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="汇总工作簿（.xlsx）。"
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="另存问题清单与提交情况为 JSON。"
+)
 @click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
-@click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="并行进程数；0 为自动（200 个文件以上时按 CPU 核数，最多 4 个）。")
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="并行进程数；0 为自动（200 个文件以上时按 CPU 核数，最多 4 个）。",
+)
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
-def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json_path: Path | None,
-              year: int | None, jobs: int, quiet: bool) -> None:
+def merge_cmd(
+    inputs: tuple[Path, ...],
+    catalog: Path | None,
+    output: Path,
+    json_path: Path | None,
+    year: int | None,
+    jobs: int,
+    quiet: bool,
+) -> None:
     """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。"""
     files, skipped = collect(list(inputs))
     jobs = jobs or auto_jobs(len(files))
@@ -191,11 +256,13 @@ def merge_cmd(inputs: tuple[Path, ...], catalog: Path | None, output: Path, json
         atomic_write(json_path, merge_json(result).encode("utf-8"))
     if not quiet:
         fails = sum(c.status == "fail" for c in result.checks)
-        click.echo(f"已写出 {output}：输入 {result.inputs} 个文件，已接收 {result.count('accepted')}，"
-                   f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
-                   f"无法读取 {result.count('rejected')}，跳过 {result.count('skipped')}，"
-                   f"未提交 {result.count('missing')}；交叉校验 {len(result.checks)} 项，不通过 {fails} 项；"
-                   f"问题 {len(result.findings)} 条。")
+        click.echo(
+            f"已写出 {output}：输入 {result.inputs} 个文件，已接收 {result.count('accepted')}，"
+            f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
+            f"无法读取 {result.count('rejected')}，跳过 {result.count('skipped')}，"
+            f"未提交 {result.count('missing')}；交叉校验 {len(result.checks)} 项，不通过 {fails} 项；"
+            f"问题 {len(result.findings)} 条。"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

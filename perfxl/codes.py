@@ -31,7 +31,7 @@ _TYPES: tuple[tuple[str, Severity, str, str], ...] = (
     ("file.unreadable", E, "文件无法读取", "按说明重新保存为 .xlsx（取消打开密码），或重新下载模板填报后再提交"),
     ("file.not_template", E, "不是下发的模板", "使用财政部门下发的模板填报，不要新建工作簿或复制到别的文件"),
     ("file.internal_error", E, "处理文件时程序出错", "把文件反馈给财政部门，由维护人员排查"),
-    ("file.crashed", E, "读取时程序异常终止", "用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交；仍不行时把文件反馈给财政部门"),
+    ("file.crashed", E, "读取时程序异常终止", "用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交；仍不行时反馈给财政部门"),
     ("file.macros", W, "文件含有宏", "宏不会被执行；请用下发的 .xlsx 模板填报"),
     ("file.limit", W, "超出读取上限（被截断）", "精简内容：单元格不超过 32,767 个字符，表格之外不要填写内容"),
     ("file.outside_area", W, "模板范围之外有内容", "删除模板范围之外的内容后重新提交"),
@@ -92,8 +92,11 @@ _TYPES: tuple[tuple[str, Severity, str, str], ...] = (
     ("catalog.submitted", E, "目录中的每一项都已提交", "催报未提交的对象"),
 )  # fmt: skip
 
-_RULE_ADVICE = {"==": "核对两边的金额或人数，改正填错的一边", "<=": "核对左边是否多填或右边是否少填",
-                ">=": "核对左边是否少填或右边是否多填"}  # fmt: skip
+_RULE_ADVICE = {
+    "==": "核对两边的金额或人数，改正填错的一边",
+    "<=": "核对左边是否多填或右边是否少填",
+    ">=": "核对左边是否少填或右边是否多填",
+}
 
 
 @cache
@@ -101,8 +104,10 @@ def finding_types() -> dict[str, FindingType]:
     """Every finding type by id: the fixed list above, then every registered rule."""
     from perfxl.rules import RULES
 
-    out = {i: FindingType(i, s, t, a, i.split(".")[0] if not i.endswith("level1_missing") else "schema")
-           for i, s, t, a in _TYPES}  # fmt: skip
+    out = {
+        i: FindingType(i, s, t, a, i.split(".")[0] if not i.endswith("level1_missing") else "schema")
+        for i, s, t, a in _TYPES
+    }
     for rule in RULES:
         group = "cross" if rule.kind == "cross" else "rule"
         advice = _RULE_ADVICE.get(rule.op.value, "核对相关数据")
@@ -117,15 +122,27 @@ def severity_of(finding_id: str) -> Severity:
     return t.severity if t else Severity.ERROR
 
 
-GROUP_TITLES = {"file": "文件", "template": "模板", "value": "单元格的值", "schema": "必填、长度与下拉选项",
-                "rule": "勾稽关系（单张表）", "cross": "跨表勾稽关系（汇总时）", "submission": "多次提交",
-                "catalog": "目录"}  # fmt: skip
+GROUP_TITLES = {
+    "file": "文件",
+    "template": "模板",
+    "value": "单元格的值",
+    "schema": "必填、长度与下拉选项",
+    "rule": "勾稽关系（单张表）",
+    "cross": "跨表勾稽关系（汇总时）",
+    "submission": "多次提交",
+    "catalog": "目录",
+}
 
 
 def findings_markdown() -> str:
     """docs/findings.md: the list users see."""
-    lines = ["# 问题类型一览", "", "perfxl 可能报告的全部问题类型（由 `perfxl/codes.py` 与 `perfxl/rules.py` 生成，",
-             "`perfxl finding-types` 重新生成）。严重程度：错误必须修改；警告请核实；提示供参考。", ""]  # fmt: skip
+    lines = [
+        "# 问题类型一览",
+        "",
+        "perfxl 可能报告的全部问题类型（由 `perfxl/codes.py` 与 `perfxl/rules.py` 生成，",
+        "`perfxl finding-types` 重新生成）。严重程度：错误必须修改；警告请核实；提示供参考。",
+        "",
+    ]
     types = finding_types()
     for group, title in GROUP_TITLES.items():
         rows = [t for t in types.values() if t.group == group]
@@ -135,3 +152,59 @@ def findings_markdown() -> str:
         lines += [f"| `{t.id}` | {t.severity.label} | {t.title} | {t.advice} |" for t in rows]
         lines.append("")
     return "\n".join(lines)
+
+
+def report_json_schema() -> dict[str, object]:
+    """docs/findings.schema.json: the JSON that `perfxl check --json` writes."""
+    finding = {
+        "type": "object",
+        "required": ["rule", "severity", "message", "form", "entity", "file", "sheet", "cell"],
+        "properties": {
+            "rule": {"enum": sorted(finding_types()), "description": "问题类型编号，见 docs/findings.md"},
+            "severity": {"enum": [s.value for s in Severity], "description": "error 错误 / warning 警告 / info 提示"},
+            "message": {"type": "string", "description": "中文说明"},
+            "form": {"enum": ["", "dept", "project"], "description": "表单类型"},
+            "entity": {"type": "string", "description": "部门或项目名称"},
+            "file": {"type": "string"},
+            "sheet": {"type": "string", "description": "工作表；空表示整个文件"},
+            "cell": {"type": "string", "description": "单元格（A1 形式）；空表示整张表或整个文件"},
+            "expected": {"description": "应为的值（规则的右值等），可能为空"},
+            "actual": {"description": "实际的值，可能为空"},
+        },
+        "additionalProperties": False,
+    }
+    status = {"enum": ["ok", "findings", "rejected"], "description": "通过 / 有问题 / 无法读取"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "perfxl check --json",
+        "type": "object",
+        "required": ["summary", "files", "findings"],
+        "properties": {
+            "summary": {
+                "type": "object",
+                "properties": {
+                    k: {"type": "integer", "minimum": 0}
+                    for k in ("files", "ok", "with_findings", "rejected", "errors", "warnings", "infos")
+                },
+                "required": ["files", "ok", "with_findings", "rejected", "errors", "warnings", "infos"],
+            },
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["file", "status", "status_label", "form", "entity", "sha256", "findings"],
+                    "properties": {
+                        "file": {"type": "string"},
+                        "status": status,
+                        "status_label": {"type": "string"},
+                        "form": {"type": "string"},
+                        "entity": {"type": "string"},
+                        "sha256": {"type": "string"},
+                        "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+                    },
+                },
+            },
+            "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+        },
+        "$defs": {"finding": finding},
+    }

@@ -38,6 +38,7 @@ from perfxl import __version__
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
+from perfxl.isolate import die_with_parent
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
 from perfxl.read import Loc
 from perfxl.template import FIXED_CREATED
@@ -101,8 +102,8 @@ def _render_piece(args: tuple[str, int, int, str]) -> str:
     parts, formats, links, link_format = _PENDING[name]
     fd, path = tempfile.mkstemp(suffix=".xml", dir=folder)
     with open(fd, "w", encoding="utf-8") as fh:
-        _FastSheet.write_fast_rows(_PartSink(fh), first_row, parts.pieces[index][1](), formats, links,  # type: ignore[arg-type]
-                                   link_format, 0)  # fmt: skip
+        sink: Any = _PartSink(fh)  # duck-types the sheet attributes write_fast_rows uses
+        _FastSheet.write_fast_rows(sink, first_row, parts.pieces[index][1](), formats, links, link_format, 0)
     return path
 
 
@@ -121,8 +122,15 @@ class _FastSheet(Worksheet):  # type: ignore[misc]
     bytes with the cell-by-cell path), hyperlinks included, at a fraction of the cost.
     """
 
-    def write_fast_rows(self, first_row: int, rows: Iterable[Sequence[Any]], formats: Sequence[Any],
-                        links: Sequence[bool], link_format: Any, max_links: int) -> bool:  # fmt: skip
+    def write_fast_rows(
+        self,
+        first_row: int,
+        rows: Iterable[Sequence[Any]],
+        formats: Sequence[Any],
+        links: Sequence[bool],
+        link_format: Any,
+        max_links: int,
+    ) -> bool:
         """Write rows from `first_row`; (url, text) cells in `links` columns become hyperlinks
         while the sheet has fewer than `max_links`, then their text. Returns whether any link
         was refused for the limit. The formats must already have their style index (`_Writer`)."""
@@ -224,8 +232,17 @@ class _Writer:
         self.sheets = {name: wb.add_worksheet(name, worksheet_class=_FastSheet) for name in SHEETS}
         base = {"font_name": FONT, "font_size": 10, "valign": "top"}
         self.f = {
-            "header": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                     "valign": "vcenter", "align": "center"}),
+            "header": wb.add_format(
+                {
+                    **base,
+                    "bold": True,
+                    "bg_color": "#DDEBF7",
+                    "border": 1,
+                    "text_wrap": True,
+                    "valign": "vcenter",
+                    "align": "center",
+                }
+            ),
             "text": wb.add_format({**base}),
             "wrap": wb.add_format({**base, "text_wrap": True}),
             "money": wb.add_format({**base, "num_format": MONEY}),
@@ -235,7 +252,7 @@ class _Writer:
             "warn": wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"}),
             "good": wb.add_format({"font_color": "#006100"}),
             "title": wb.add_format({**base, "bold": True, "font_size": 16}),
-        }  # fmt: skip
+        }
         # Cell formats take their style index on first use, and constant-memory mode fixes it in
         # the XML at once: number them here, in one order, whatever each sheet happens to use.
         for key in ("header", "text", "wrap", "money", "int", "link", "title"):
@@ -255,8 +272,14 @@ class _Writer:
         url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
         return url, text
 
-    def table(self, name: str, cols: Sequence[Col], rows: Sequence[Sequence[Any]] | Parts,
-              status_col: int | None = None, note: str = "") -> Any:  # fmt: skip
+    def table(
+        self,
+        name: str,
+        cols: Sequence[Col],
+        rows: Sequence[Sequence[Any]] | Parts,
+        status_col: int | None = None,
+        note: str = "",
+    ) -> Any:
         """`rows` is a list, or `Parts` for the big sheets: rows are then made as they are
         written (twice if the table spills to CSV) instead of all held at once."""
         parts = rows if isinstance(rows, Parts) else Parts([(len(rows), partial(iter, rows))])
@@ -271,19 +294,26 @@ class _Writer:
         spilled = count > limit
         if spilled:
             csv_path = self.spill(name, cols, body)
-            self.notes.append(f"“{name}”共 {count} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
-                              f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}")  # fmt: skip
+            self.notes.append(
+                f"“{name}”共 {count} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
+                f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}"
+            )
             count = limit
             body = islice(make(), limit)
         links = [c.kind == "link" for c in cols]
         # pieces render all their rows: only for a table that fits the sheet, without links
-        if (FAST_ROWS and self.pool is not None and isinstance(rows, Parts) and count >= PARALLEL_MIN_ROWS
-                and not spilled and not any(links)):  # fmt: skip
+        if (
+            FAST_ROWS
+            and self.pool is not None
+            and isinstance(rows, Parts)
+            and count >= PARALLEL_MIN_ROWS
+            and not spilled
+            and not any(links)
+        ):
             self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
             overflow = False
         elif FAST_ROWS:
-            overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols],
-                                             links, self.f["link"], MAX_LINKS)  # fmt: skip
+            overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols], links, self.f["link"], MAX_LINKS)
         else:
             overflow = False
             for r, row in enumerate(body, start=1):
@@ -296,10 +326,18 @@ class _Writer:
         ws.freeze_panes(1, 0)
         if status_col is not None and count:
             rng = f"{xl_rowcol_to_cell(1, status_col)}:{xl_rowcol_to_cell(count, status_col)}"
-            for word, fmt in (("不通过", "bad"), ("错误", "bad"), ("未提交", "bad"), ("无法读取", "bad"),
-                              ("警告", "warn"), ("通过", "good"), ("已接收", "good")):  # fmt: skip
-                ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": word,
-                                            "format": self.f[fmt]})  # fmt: skip
+            for word, fmt in (
+                ("不通过", "bad"),
+                ("错误", "bad"),
+                ("未提交", "bad"),
+                ("无法读取", "bad"),
+                ("警告", "warn"),
+                ("通过", "good"),
+                ("已接收", "good"),
+            ):
+                ws.conditional_format(
+                    rng, {"type": "text", "criteria": "begins with", "value": word, "format": self.f[fmt]}
+                )
         ws.set_paper(9)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -412,11 +450,19 @@ def write_consolidated(result: MergeResult, out: str | Path, *, jobs: int = 1) -
     # constant_memory streams rows to temporary files: a city-wide merge has millions of cells.
     # The result goes to a temporary name beside the target and is renamed when complete.
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    wb = _Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False,
-                                        "max_url_length": MAX_URL})  # fmt: skip
-    wb.set_properties({"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED,
-                       "comments": f"perfxl {__version__}"})  # fmt: skip
+    wb = _Workbook(
+        str(tmp),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "max_url_length": MAX_URL,
+        },
+    )
+    wb.set_properties(
+        {"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED, "comments": f"perfxl {__version__}"}
+    )
     with fewer_collections(), _pool(jobs) as (pool, scratch):
         _write_sheets(wb, result, out, pool, scratch, pieces=jobs if pool is not None else 1)
     try:
@@ -435,15 +481,19 @@ def _pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
         return
     scratch = tempfile.mkdtemp(prefix="perfxl-")
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             yield pool, scratch
     finally:
         _PENDING.clear()  # whatever happened, drop the references to the merge result
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str,
-                  pieces: int) -> None:  # fmt: skip
+def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str, pieces: int) -> None:
     w = _Writer(wb, out, pool, scratch)
     _indicators(w, result, pieces=pieces)  # first: workers render it while the other sheets are written
     _roster(w, result)
@@ -463,41 +513,77 @@ def _about(w: _Writer, m: MergeResult) -> None:
     ws.set_column(1, 1, 90)
     ws.write_string(0, 0, "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else ""), w.f["title"])
     stats = [
-        ("输入文件", f"{m.inputs} 个：已接收 {m.count('accepted')}，被替代 {m.count('superseded')}，重复 "
-                     f"{m.count('duplicate')}，无法读取 {m.count('rejected')}，跳过 {m.count('skipped')}；"
-                     f"目录中未提交 {m.count('missing')} 项"),
+        (
+            "输入文件",
+            f"{m.inputs} 个：已接收 {m.count('accepted')}，被替代 {m.count('superseded')}，重复 "
+            f"{m.count('duplicate')}，无法读取 {m.count('rejected')}，跳过 {m.count('skipped')}；"
+            f"目录中未提交 {m.count('missing')} 项",
+        ),
         ("交叉校验", f"{len(m.checks)} 项，其中不通过 {sum(c.status == 'fail' for c in m.checks)} 项"),
-        ("问题", f"{len(m.findings)} 条：错误 {sum(f.severity.value == 'error' for f in m.findings)}，"
-                 f"警告 {sum(f.severity.value == 'warning' for f in m.findings)}，"
-                 f"提示 {sum(f.severity.value == 'info' for f in m.findings)}"),
+        (
+            "问题",
+            f"{len(m.findings)} 条：错误 {sum(f.severity.value == 'error' for f in m.findings)}，"
+            f"警告 {sum(f.severity.value == 'warning' for f in m.findings)}，"
+            f"提示 {sum(f.severity.value == 'info' for f in m.findings)}",
+        ),
         ("提交情况", "目录中每一项和每个输入文件一行：已接收、被替代、重复、无法读取、跳过、未提交。"),
         ("部门整体 / 项目", "每个已接收的部门、项目一行，金额单位万元。"),
         ("年度主要任务", "各部门年度主要任务逐行列出。"),
         ("绩效指标", "两类表的全部绩效指标：目标值原文，以及解析出的符号、数值、单位。"),
-        ("交叉校验", "每条规则对每个对象的校验结果（通过的也列出），含左值、右值、差额和来源单元格链接；"
-                     "“核实情况”“处理意见”两列留给审核人员填写。"),
+        (
+            "交叉校验",
+            "每条规则对每个对象的校验结果（通过的也列出），含左值、右值、差额和来源单元格链接；"
+            "“核实情况”“处理意见”两列留给审核人员填写。",
+        ),
         ("问题清单", "全部问题，可按严重程度、文件筛选，点击单元格链接打开原文件。"),
         ("生成工具", f"perfxl {__version__}"),
         *[("超出行数上限", note) for note in w.notes],
-    ]  # fmt: skip
+    ]
     for r, (k, v) in enumerate(stats, start=2):
         ws.write_string(r, 0, k, w.f["header"])
         ws.write_string(r, 1, v, w.f["wrap"])
 
 
 def _roster(w: _Writer, m: MergeResult) -> None:
-    cols = [Col("序号", 6, "int"), Col("类别", 10), Col("目录序号", 8), Col("名称", 34), Col("主管部门", 28),
-            Col("状态", 14), Col("说明", 40), Col("文件", 40, "link"), Col("SHA-256", 20), Col("模板版本", 10),
-            Col("年度", 8), Col("错误", 6, "int"), Col("警告", 6, "int"), Col("提示", 6, "int")]  # fmt: skip
+    cols = [
+        Col("序号", 6, "int"),
+        Col("类别", 10),
+        Col("目录序号", 8),
+        Col("名称", 34),
+        Col("主管部门", 28),
+        Col("状态", 14),
+        Col("说明", 40),
+        Col("文件", 40, "link"),
+        Col("SHA-256", 20),
+        Col("模板版本", 10),
+        Col("年度", 8),
+        Col("错误", 6, "int"),
+        Col("警告", 6, "int"),
+        Col("提示", 6, "int"),
+    ]
     rows = []
     for i, r in enumerate(m.roster, start=1):
         rep = r.report
         meta = rep.submission.meta if rep and rep.submission else {}
-        counts = [sum(f.severity.value == s for f in rep.findings) if rep else None
-                  for s in ("error", "warning", "info")]  # fmt: skip
-        rows.append([i, KIND_TEXT.get(r.kind, r.kind), r.catalog.seq if r.catalog else "", r.entity, r.competent,
-                     ROSTER_LABEL[r.status], r.reason, w.link(r.path), rep.sha256 if rep else "",
-                     meta.get("spec_version", ""), meta.get("year", ""), *counts])  # fmt: skip
+        counts = [
+            sum(f.severity.value == s for f in rep.findings) if rep else None for s in ("error", "warning", "info")
+        ]
+        rows.append(
+            [
+                i,
+                KIND_TEXT.get(r.kind, r.kind),
+                r.catalog.seq if r.catalog else "",
+                r.entity,
+                r.competent,
+                ROSTER_LABEL[r.status],
+                r.reason,
+                w.link(r.path),
+                rep.sha256 if rep else "",
+                meta.get("spec_version", ""),
+                meta.get("year", ""),
+                *counts,
+            ]
+        )
     w.table("提交情况", cols, rows, status_col=5)
 
 
@@ -512,29 +598,53 @@ def _field_cols(kind: str) -> list[tuple[str, Col]]:
 
 def _dept(w: _Writer, m: MergeResult) -> None:
     fcols = _field_cols("dept")
-    cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("任务行数", 8, "int"), Col("指标数", 8, "int"),
-            Col("来源文件", 40, "source")]  # fmt: skip
+    cols = [
+        Col("序号", 6, "int"),
+        *[c for _, c in fcols],
+        Col("任务行数", 8, "int"),
+        Col("指标数", 8, "int"),
+        Col("来源文件", 40, "source"),
+    ]
     rows = []
     for i, rep in enumerate(m.accepted("dept"), start=1):
         d = rep.submission.data  # type: ignore[union-attr]
         assert d is not None
-        rows.append([i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("tasks", [])),
-                     len(d.tables.get("indicators", [])), w.link(rep.path)])  # fmt: skip
+        rows.append(
+            [
+                i,
+                *[d.fields.get(fid) for fid, _ in fcols],
+                len(d.tables.get("tasks", [])),
+                len(d.tables.get("indicators", [])),
+                w.link(rep.path),
+            ]
+        )
     w.table("部门整体", cols, rows)
 
 
 def _tasks(w: _Writer, m: MergeResult) -> None:
     t = get_spec("dept").table("tasks")
-    cols = [Col("部门名称", 30), Col("行号", 6, "int"),
-            *[Col(c.label, 14 if c.type in NUMERIC_TYPES else 26, "money" if c.type is ValueType.MONEY else "text")
-              for c in t.columns], Col("来源单元格", 40, "source")]  # fmt: skip
+    cols = [
+        Col("部门名称", 30),
+        Col("行号", 6, "int"),
+        *[
+            Col(c.label, 14 if c.type in NUMERIC_TYPES else 26, "money" if c.type is ValueType.MONEY else "text")
+            for c in t.columns
+        ],
+        Col("来源单元格", 40, "source"),
+    ]
     rows = []
     for rep in m.accepted("dept"):
         sub = rep.submission
         assert sub is not None and sub.data is not None
         for i, row in enumerate(sub.data.tables.get("tasks", [])):
-            rows.append([rep.entity, sub.rows["tasks"][i] + 1, *[row.get(c.id) for c in t.columns],
-                         w.link(rep.path, sub.cell("tasks", i, t.columns[0].id))])  # fmt: skip
+            rows.append(
+                [
+                    rep.entity,
+                    sub.rows["tasks"][i] + 1,
+                    *[row.get(c.id) for c in t.columns],
+                    w.link(rep.path, sub.cell("tasks", i, t.columns[0].id)),
+                ]
+            )
     w.table("年度主要任务", cols, rows)
 
 
@@ -545,15 +655,28 @@ def _projects(w: _Writer, m: MergeResult) -> None:
     for i, rep in enumerate(m.accepted("project"), start=1):
         d = rep.submission.data  # type: ignore[union-attr]
         assert d is not None
-        rows.append([i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("indicators", [])),
-                     w.link(rep.path)])  # fmt: skip
+        rows.append(
+            [i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("indicators", [])), w.link(rep.path)]
+        )
     w.table("项目", cols, rows)
 
 
 def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
-    cols = [Col("类别", 10), Col("部门或项目名称", 30), Col("主管部门", 26), Col("行号", 6, "int"), Col("一级指标", 12),
-            Col("二级指标", 16), Col("三级指标", 36), Col("目标值（原文）", 16), Col("符号", 6), Col("数值", 12),
-            Col("单位", 10), Col("定性目标", 14), Col("来源单元格", 40, "source")]  # fmt: skip
+    cols = [
+        Col("类别", 10),
+        Col("部门或项目名称", 30),
+        Col("主管部门", 26),
+        Col("行号", 6, "int"),
+        Col("一级指标", 12),
+        Col("二级指标", 16),
+        Col("三级指标", 36),
+        Col("目标值（原文）", 16),
+        Col("符号", 6),
+        Col("数值", 12),
+        Col("单位", 10),
+        Col("定性目标", 14),
+        Col("来源单元格", 40, "source"),
+    ]
     accepted = [r for r in m.roster if r.status == "accepted" and r.report and r.report.submission]
 
     def rows(part: list[RosterRow]) -> Iterator[list[Any]]:
@@ -565,12 +688,28 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
             for i, row in enumerate(sub.data.tables.get("indicators", [])):
                 t = targets[i] if i < len(targets) else None
                 value = row.get("value")
-                typed = "".join((str(row.get("op") or ""), "" if value is None else str(value),
-                                 " " + str(row["unit"]) if row.get("unit") else ""))  # fmt: skip
-                yield [KIND_TEXT[r.kind], r.entity, r.competent, sub.rows["indicators"][i] + 1, row.get("level1"),
-                       row.get("level2"), row.get("level3"), typed.strip(), t.op if t else None,
-                       t.number if t else None, t.unit if t else None, t.text if t else None,
-                       w.link(r.path, sub.cell("indicators", i, "value"))]  # fmt: skip
+                typed = "".join(
+                    (
+                        str(row.get("op") or ""),
+                        "" if value is None else str(value),
+                        " " + str(row["unit"]) if row.get("unit") else "",
+                    )
+                )
+                yield [
+                    KIND_TEXT[r.kind],
+                    r.entity,
+                    r.competent,
+                    sub.rows["indicators"][i] + 1,
+                    row.get("level1"),
+                    row.get("level2"),
+                    row.get("level3"),
+                    typed.strip(),
+                    t.op if t else None,
+                    t.number if t else None,
+                    t.unit if t else None,
+                    t.text if t else None,
+                    w.link(r.path, sub.cell("indicators", i, "value")),
+                ]
 
     sizes = [len(r.report.submission.data.tables.get("indicators", [])) for r in accepted]  # type: ignore[union-attr]
     total, cuts, run = sum(sizes), [0], 0
@@ -579,25 +718,64 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
         if len(cuts) < pieces and run >= total * len(cuts) / pieces and i + 1 < len(sizes):
             cuts.append(i + 1)
     cuts.append(len(accepted))
-    w.table("绩效指标", cols, Parts([(sum(sizes[a:b]), partial(rows, accepted[a:b]))
-                                    for a, b in itertools.pairwise(cuts)]))  # fmt: skip
+    w.table(
+        "绩效指标", cols, Parts([(sum(sizes[a:b]), partial(rows, accepted[a:b])) for a, b in itertools.pairwise(cuts)])
+    )
 
 
 def _checks(w: _Writer, m: MergeResult) -> None:
-    cols = [Col("规则", 26), Col("说明", 36), Col("类别", 10), Col("对象", 30), Col("主管部门", 26),
-            Col("左值", 14, "money"), Col("右值", 14, "money"), Col("差额", 14, "money"), Col("结果", 12),
-            Col("严重程度", 8), Col("详情", 50), Col("来源", 40, "link"), Col("核实情况", 24), Col("处理意见", 24)]
+    cols = [
+        Col("规则", 26),
+        Col("说明", 36),
+        Col("类别", 10),
+        Col("对象", 30),
+        Col("主管部门", 26),
+        Col("左值", 14, "money"),
+        Col("右值", 14, "money"),
+        Col("差额", 14, "money"),
+        Col("结果", 12),
+        Col("严重程度", 8),
+        Col("详情", 50),
+        Col("来源", 40, "link"),
+        Col("核实情况", 24),
+        Col("处理意见", 24),
+    ]
     order = {"fail": 0, "incomplete": 1, "skip": 2, "pass": 3}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
-    rows = [[c.rule_id, c.title, KIND_TEXT.get(c.kind, c.kind), c.entity, c.competent, c.left, c.right, c.diff,
-             STATUS_TEXT.get(c.status, c.status), c.severity.label if c.status == "fail" else "", c.detail,
-             w.link(c.path, c.loc), "", ""] for c in checks]  # fmt: skip
+    rows = [
+        [
+            c.rule_id,
+            c.title,
+            KIND_TEXT.get(c.kind, c.kind),
+            c.entity,
+            c.competent,
+            c.left,
+            c.right,
+            c.diff,
+            STATUS_TEXT.get(c.status, c.status),
+            c.severity.label if c.status == "fail" else "",
+            c.detail,
+            w.link(c.path, c.loc),
+            "",
+            "",
+        ]
+        for c in checks
+    ]
     w.table("交叉校验", cols, rows, status_col=8)
 
 
 def _findings(w: _Writer, m: MergeResult) -> None:
-    cols = [Col("序号", 6, "int"), Col("严重程度", 8), Col("对象", 30), Col("类别", 10), Col("规则", 28),
-            Col("问题说明", 60), Col("位置", 40, "link"), Col("期望", 14), Col("实际", 14)]  # fmt: skip
+    cols = [
+        Col("序号", 6, "int"),
+        Col("严重程度", 8),
+        Col("对象", 30),
+        Col("类别", 10),
+        Col("规则", 28),
+        Col("问题说明", 60),
+        Col("位置", 40, "link"),
+        Col("期望", 14),
+        Col("实际", 14),
+    ]
     sev = {"error": 0, "warning": 1, "info": 2}
     findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
     rows = []
@@ -605,11 +783,21 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
         path = Path(f.file) if f.file else None
         link = w.link(path, loc)
-        rows.append([i, f.severity.label, f.entity, KIND_TEXT.get(f.form, f.form), f.rule, f.message, link,
-                     _plain(f.expected), _plain(f.actual)])  # fmt: skip
+        rows.append(
+            [
+                i,
+                f.severity.label,
+                f.entity,
+                KIND_TEXT.get(f.form, f.form),
+                f.rule,
+                f.message,
+                link,
+                _plain(f.expected),
+                _plain(f.actual),
+            ]
+        )
     w.table("问题清单", cols, rows, status_col=1)
 
 
 def _plain(v: Any) -> Any:
     return v if isinstance(v, (int, float, str)) or v is None else str(v)
-

@@ -27,6 +27,7 @@ class DataError(PerfxlError):
 @dataclass(kw_only=True)
 class FormData:
     """A form's content as plain data (fields and table rows), the JSON exchange format."""
+
     kind: str
     year: int
     fields: dict[str, Value] = field(default_factory=dict)
@@ -36,8 +37,10 @@ class FormData:
         """Canonical: spec order, every column of every row, whole numbers without .0."""
         spec = get_spec(self.kind)
         fields = {f.id: _canon(self.fields.get(f.id)) for f in spec.fields}
-        tables = {t.id: [{c.id: _canon(row.get(c.id)) for c in t.columns} for row in self.tables.get(t.id, [])]
-                  for t in spec.tables}  # fmt: skip
+        tables = {
+            t.id: [{c.id: _canon(row.get(c.id)) for c in t.columns} for row in self.tables.get(t.id, [])]
+            for t in spec.tables
+        }
         return {"kind": self.kind, "year": self.year, "fields": fields, "tables": tables}
 
     @classmethod
@@ -47,8 +50,12 @@ class FormData:
         year = obj.get("year")
         if not isinstance(year, int):
             raise DataError("JSON 数据缺少整数 year")
-        data = cls(kind=obj["kind"], year=year, fields=dict(obj.get("fields") or {}),
-                   tables={k: [dict(r) for r in v] for k, v in (obj.get("tables") or {}).items()})  # fmt: skip
+        data = cls(
+            kind=obj["kind"],
+            year=year,
+            fields=dict(obj.get("fields") or {}),
+            tables={k: [dict(r) for r in v] for k, v in (obj.get("tables") or {}).items()},
+        )
         check_shape(get_spec(data.kind), data)
         return data
 
@@ -77,8 +84,7 @@ def check_shape(spec: FormSpec, data: FormData) -> None:
         cols = {c.id for c in table.columns}
         for i, row in enumerate(rows, start=1):
             problems += [f"表格“{table.label}”第 {i} 行：未知列 {k}" for k in row if k not in cols]
-    for k, v in [*data.fields.items(), *((k, v) for rows in data.tables.values()
-                                         for r in rows for k, v in r.items())]:  # fmt: skip
+    for k, v in [*data.fields.items(), *((k, v) for rows in data.tables.values() for r in rows for k, v in r.items())]:
         if (v is not None and not isinstance(v, (str, int, float))) or isinstance(v, bool):
             problems.append(f"{k} 的值须为文字或数字")
     if problems:
@@ -100,8 +106,7 @@ def numeric_view(spec: FormSpec, data: FormData) -> tuple[Numbers, dict[str, lis
         cols = [c for c in t.columns if c.type in NUMERIC_TYPES]
         if not cols:
             continue
-        tables[t.id] = [{c.id: parse_amount(row.get(c.id)).value for c in cols}
-                        for row in data.tables.get(t.id, [])]  # fmt: skip
+        tables[t.id] = [{c.id: parse_amount(row.get(c.id)).value for c in cols} for row in data.tables.get(t.id, [])]
     return fields, tables
 
 

@@ -101,16 +101,36 @@ def unit_costs(rows: Sequence[Mapping[str, object]], targets: list[Target]) -> l
                 return None
             return scored[0][1]
 
-        qty = best([j for j, (r, q) in enumerate(zip(rows, targets, strict=True))
-                    if r.get("level2") == "数量指标" and q.number is not None and q.unit == per], 2)  # fmt: skip
-        cost = best([j for j, (r, c) in enumerate(zip(rows, targets, strict=True))
-                     if j != i and r.get("level1") == COST_LEVEL1 and to_wan(c.number, c.unit) is not None
-                     and not TOTAL_COST.search(names[j])], 4)  # fmt: skip
+        qty = best(
+            [
+                j
+                for j, (r, q) in enumerate(zip(rows, targets, strict=True))
+                if r.get("level2") == "数量指标" and q.number is not None and q.unit == per
+            ],
+            2,
+        )
+        cost = best(
+            [
+                j
+                for j, (r, c) in enumerate(zip(rows, targets, strict=True))
+                if j != i
+                and r.get("level1") == COST_LEVEL1
+                and to_wan(c.number, c.unit) is not None
+                and not TOTAL_COST.search(names[j])
+            ],
+            4,
+        )
         if qty is None or cost is None:
             continue
         expected = to_wan(t.number * (targets[qty].number or 0), money)
-        out.append(UnitCost(expected=expected, component=to_wan(targets[cost].number, targets[cost].unit), row=i,
-                            names=(names[i], names[qty], names[cost])))  # fmt: skip
+        out.append(
+            UnitCost(
+                expected=expected,
+                component=to_wan(targets[cost].number, targets[cost].unit),
+                row=i,
+                names=(names[i], names[qty], names[cost]),
+            )
+        )
     return out
 
 
@@ -126,8 +146,9 @@ def count_listed(text: object) -> float | None:
     return float(len(items))
 
 
-def derive(kind: str, fields: Mapping[str, object], tables: Mapping[str, Sequence[Mapping[str, object]]],
-           targets: list[Target]) -> dict[str, Derived]:  # fmt: skip
+def derive(
+    kind: str, fields: Mapping[str, object], tables: Mapping[str, Sequence[Mapping[str, object]]], targets: list[Target]
+) -> dict[str, Derived]:
     if kind == "project":
         return indicator_costs(tables.get("indicators", ()), targets)
     return {

@@ -9,6 +9,7 @@ from typing import Any
 
 class Severity(StrEnum):
     """错误 / 警告 / 提示; `--fail-on` compares by rank."""
+
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -25,6 +26,7 @@ class Severity(StrEnum):
 @dataclass(frozen=True, kw_only=True)
 class Finding:
     """One problem in a user's file: rule id, severity, Chinese message and where it is."""
+
     rule: str
     severity: Severity
     message: str

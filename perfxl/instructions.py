@@ -32,8 +32,7 @@ def instruction_rows(spec: FormSpec, year: int, frame: Frame) -> list[Instructio
         "三、带下拉箭头的单元格请从列表中选择；“二级指标”须先选本行“一级指标”。",
         "四、指标值分三格填写：符号（≥ ＞ ＝ ＜ ≤）、数值、单位；文字目标（如“健全”）"
         "请把符号选为“定性”，并在数值格填写文字。",
-        "五、绿底“✓”表示自检通过；红底“✗”表示数据不一致，并显示差额，请在提交前修正。"
-        "合计行和自检格自动计算。",
+        "五、绿底“✓”表示自检通过；红底“✗”表示数据不一致，并显示差额，请在提交前修正。合计行和自检格自动计算。",
         *[f"{'六七八九十'[i]}、{n}" for i, n in enumerate(spec.notes)],
     ]
     rows += [("note", [g]) for g in general]
@@ -50,17 +49,38 @@ def instruction_rows(spec: FormSpec, year: int, frame: Frame) -> list[Instructio
                             hint = (hint + "由财政部门预先填写并锁定。").strip()
                         if f.max_length and f.type in (ValueType.TEXT, ValueType.LONGTEXT):
                             hint = f"{hint}最多 {f.max_length} 字。".strip()
-                        rows.append(("cell", [sheet.name, f.label, TYPE_LABELS[f.type],
-                                              "是" if f.required else "否", hint, f.example]))  # fmt: skip
+                        rows.append(
+                            (
+                                "cell",
+                                [
+                                    sheet.name,
+                                    f.label,
+                                    TYPE_LABELS[f.type],
+                                    "是" if f.required else "否",
+                                    hint,
+                                    f.example,
+                                ],
+                            )
+                        )
             elif isinstance(block, TableBlock):
                 t = spec.table(block.table)
                 for col in t.columns:
                     hint = col.hint
                     if col.max_length and col.type in (ValueType.TEXT, ValueType.LONGTEXT):
                         hint = f"{hint}最多 {col.max_length} 字。".strip()
-                    rows.append(("cell", [sheet.name, f"{t.label}·{col.label}",
-                                          TYPE_LABELS[col.type], "是" if col.required else "否",
-                                          f"{hint}（最多 {t.capacity} 行）", col.example]))  # fmt: skip
+                    rows.append(
+                        (
+                            "cell",
+                            [
+                                sheet.name,
+                                f"{t.label}·{col.label}",
+                                TYPE_LABELS[col.type],
+                                "是" if col.required else "否",
+                                f"{hint}（最多 {t.capacity} 行）",
+                                col.example,
+                            ],
+                        )
+                    )
     rules = rules_for(spec.kind)
     if rules:
         rows.append(("section", ["自动校验项目（提交后财政部门按同样规则复核）"]))
@@ -68,8 +88,7 @@ def instruction_rows(spec: FormSpec, year: int, frame: Frame) -> list[Instructio
         for k, rule in enumerate(rules, start=1):
             tol = f"±{rule.tol:g} {rule.unit}" if rule.tol else "无（须严格成立）"
             where = "（逐行）" if rule.table else ""
-            rows.append(("cell", [str(k), rule.title + where, rule.severity.label, "", tol,
-                                  rule.id]))  # fmt: skip
+            rows.append(("cell", [str(k), rule.title + where, rule.severity.label, "", tol, rule.id]))
     rows.append(("section", [f"指标框架：{frame.title}"]))
     rows.append(("header", ["一级指标", "二级指标", "", "", "", ""]))
     for level1, children in frame.levels:

@@ -9,7 +9,11 @@ file's result is what an in-process check gives.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,17 +39,32 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def die_with_parent(parent: int | None = None) -> None:
+    """Worker initializer: end this worker when the process that started it ends, even by
+    SIGKILL (Linux; elsewhere the pool's own shutdown has to do)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent:  # the parent was gone before prctl
+        os._exit(1)
+
+
 def _crashed(path: Path) -> FileReport:
     report = FileReport(path=path, status="rejected")
-    report.add(rule=CRASH_RULE,
-               message="读取此文件时程序异常终止（文件可能已损坏或被蓄意构造），已单独列出；"
-                       "请用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交")  # fmt: skip
+    report.add(
+        rule=CRASH_RULE,
+        message="读取此文件时程序异常终止（文件可能已损坏或被蓄意构造），已单独列出；"
+        "请用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交",
+    )
     return report
 
 
 def _alone(paths: list[Path], year: int | None) -> list[FileReport] | None:
     """One chunk in a fresh single-worker process; None if that process died."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=_context(), initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         try:
             return pool.submit(_check_chunk, (paths, year)).result()
         except Exception:  # BrokenProcessPool, or a result that could not come back
@@ -64,8 +83,9 @@ def _recover(paths: list[Path], year: int | None) -> list[FileReport]:
     return out
 
 
-def check_files(files: Sequence[str | Path], year: int | None = None, *, jobs: int = 1,
-                progress: Progress | None = None) -> CheckReport:  # fmt: skip
+def check_files(
+    files: Sequence[str | Path], year: int | None = None, *, jobs: int = 1, progress: Progress | None = None
+) -> CheckReport:
     """Check files and folders (walked as `merge` walks them) as `perfxl check` does: in `jobs`
     worker processes (at least one), so that a file crashing native code costs only that file;
     results in input order, what the walk skipped in `skipped`."""
@@ -87,7 +107,9 @@ def check_files(files: Sequence[str | Path], year: int | None = None, *, jobs: i
     if ctx.get_start_method() == "fork":
         import pandera.pandas  # noqa: F401  # load once here: forked workers inherit it (saves ~1 s each)
     results: list[list[FileReport] | None] = [None] * len(chunks)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures: list[Future[list[FileReport]]] = [pool.submit(_check_chunk, (c, year)) for c in chunks]
         for i, fut in enumerate(futures):
             try:

@@ -244,9 +244,7 @@ def _build_layout(spec: FormSpec, year: int) -> Layout:
                 pos = tables[block.table]
                 sl.cells += _place_table(spec, pos, layout)
                 sl.heights[pos.header_row] = max(
-                    text_height(c.text or "", sheet.widths[c.col])
-                    for c in sl.cells
-                    if c.row == pos.header_row
+                    text_height(c.text or "", sheet.widths[c.col]) for c in sl.cells if c.row == pos.header_row
                 )
                 if sum(isinstance(b, TableBlock) for b in sheet.blocks) == 1:
                     sl.repeat_row = pos.header_row
@@ -260,58 +258,77 @@ def _build_layout(spec: FormSpec, year: int) -> Layout:
     return layout
 
 
-def _place_item(
-    spec: FormSpec, year: int, sheet: str, r: int, c: int, item: object, layout: Layout
-) -> Placed:
+def _place_item(spec: FormSpec, year: int, sheet: str, r: int, c: int, item: object, layout: Layout) -> Placed:
     if isinstance(item, Text):
-        return Placed(sheet=sheet, row=r, col=c, role=item.style, span=item.span,
-                      text=_fmt(item.text, spec, year))  # fmt: skip
+        return Placed(sheet=sheet, row=r, col=c, role=item.style, span=item.span, text=_fmt(item.text, spec, year))
     if isinstance(item, Input):
         f = spec.field(item.field)
-        return Placed(sheet=sheet, row=r, col=c, role="input", span=item.span, field=f.id,
-                      type=f.type)  # fmt: skip
+        return Placed(sheet=sheet, row=r, col=c, role="input", span=item.span, field=f.id, type=f.type)
     if isinstance(item, Total):
         refs = ",".join(layout.field_ref(t) for t in item.terms)
-        return Placed(sheet=sheet, row=r, col=c, role="total", span=item.span,
-                      formula=f"=SUM({refs})", type=ValueType.MONEY, terms=item.terms)  # fmt: skip
+        return Placed(
+            sheet=sheet,
+            row=r,
+            col=c,
+            role="total",
+            span=item.span,
+            formula=f"=SUM({refs})",
+            type=ValueType.MONEY,
+            terms=item.terms,
+        )
     assert isinstance(item, Blank)
     return Placed(sheet=sheet, row=r, col=c, role="blank", span=item.span)
 
 
 def _place_table(spec: FormSpec, pos: TablePos, layout: Layout) -> list[Placed]:
     table = spec.table(pos.table)
-    out: list[Placed] = [
-        Placed(sheet=pos.sheet, row=pos.header_row, col=0, role="header", text="序号")
-    ]
+    out: list[Placed] = [Placed(sheet=pos.sheet, row=pos.header_row, col=0, role="header", text="序号")]
     for col in table.columns:
-        out.append(Placed(sheet=pos.sheet, row=pos.header_row, col=pos.col(col.id),
-                          role="header", text=col.label))  # fmt: skip
+        out.append(Placed(sheet=pos.sheet, row=pos.header_row, col=pos.col(col.id), role="header", text=col.label))
     row_rules = _row_rules(spec, table.id)
     if pos.check_col is not None:
-        out.append(Placed(sheet=pos.sheet, row=pos.header_row, col=pos.check_col,
-                          role="header", text="自检"))  # fmt: skip
+        out.append(Placed(sheet=pos.sheet, row=pos.header_row, col=pos.check_col, role="header", text="自检"))
     res = layout.resolver()
     for i in range(pos.capacity):
         r = pos.first_row + i
         out.append(Placed(sheet=pos.sheet, row=r, col=0, role="rownum", text=str(i + 1)))
         for col in table.columns:
-            out.append(Placed(sheet=pos.sheet, row=r, col=pos.col(col.id), role="input",
-                              table=table.id, column=col.id, type=col.type))  # fmt: skip
+            out.append(
+                Placed(
+                    sheet=pos.sheet,
+                    row=r,
+                    col=pos.col(col.id),
+                    role="input",
+                    table=table.id,
+                    column=col.id,
+                    type=col.type,
+                )
+            )
         if pos.check_col is not None:
             out.append(_row_check(pos, row_rules, r, i, res))
     if pos.total_row is not None:
         first_total = min(pos.col(c) for c in table.totals)
-        out.append(Placed(sheet=pos.sheet, row=pos.total_row, col=0, role="label",
-                          span=first_total, text="合计（自动计算）"))  # fmt: skip
+        out.append(
+            Placed(sheet=pos.sheet, row=pos.total_row, col=0, role="label", span=first_total, text="合计（自动计算）")
+        )
         for col in table.columns:
             c = pos.col(col.id)
             if c < first_total:
                 continue
             if col.id in table.totals:
                 rng = layout.column_ref(table.id, col.id).split("!", 1)[1]
-                out.append(Placed(sheet=pos.sheet, row=pos.total_row, col=c, role="total",
-                                  formula=f"=SUM({rng})", table=table.id, column=col.id,
-                                  type=col.type))  # fmt: skip
+                out.append(
+                    Placed(
+                        sheet=pos.sheet,
+                        row=pos.total_row,
+                        col=c,
+                        role="total",
+                        formula=f"=SUM({rng})",
+                        table=table.id,
+                        column=col.id,
+                        type=col.type,
+                    )
+                )
             else:
                 out.append(Placed(sheet=pos.sheet, row=pos.total_row, col=c, role="blank"))
         if pos.check_col is not None:
@@ -320,13 +337,12 @@ def _place_table(spec: FormSpec, pos: TablePos, layout: Layout) -> list[Placed]:
     return out
 
 
-def _row_check(
-    pos: TablePos, rules: list[Rule], r: int, i: int | None, res: Resolver
-) -> Placed:
+def _row_check(pos: TablePos, rules: list[Rule], r: int, i: int | None, res: Resolver) -> Placed:
     """One ✓/✗ cell per row; several row rules join with the first failure shown."""
     parts: list[str] = []
     for rule in rules:
         if i is None:  # the 合计 row: refer to the total cells in the same columns
+
             def total_cell(table: str, column: str, _row: int) -> str:
                 return str(xl_rowcol_to_cell(r, pos.col(column)))
 
@@ -344,13 +360,17 @@ def _row_check(
     formula = parts[0]
     for extra in parts[1:]:
         formula = f'IF(LEFT({formula},1)="✗",{formula},{extra})'
-    return Placed(sheet=pos.sheet, row=r, col=pos.check_col or 0, role="check",
-                  formula="=" + formula, rule=",".join(x.id for x in rules))  # fmt: skip
+    return Placed(
+        sheet=pos.sheet,
+        row=r,
+        col=pos.check_col or 0,
+        role="check",
+        formula="=" + formula,
+        rule=",".join(x.id for x in rules),
+    )
 
 
-def _place_checks(
-    spec: FormSpec, sheet: Sheet, r0: int, block: ChecksBlock, res: Resolver
-) -> list[Placed]:
+def _place_checks(spec: FormSpec, sheet: Sheet, r0: int, block: ChecksBlock, res: Resolver) -> list[Placed]:
     s = sheet.name
     out = [
         Placed(sheet=s, row=r0, col=0, role="section", text=block.label),
@@ -367,11 +387,33 @@ def _place_checks(
         out += [
             Placed(sheet=s, row=r, col=0, role="blank"),
             Placed(sheet=s, row=r, col=1, role="label", text=rule.title, rule=rule.id),
-            Placed(sheet=s, row=r, col=2, role="check_value", type=vtype, rule=rule.id,
-                   side="left", formula="=" + side_formula(rule.left, res)),
-            Placed(sheet=s, row=r, col=3, role="check_value", type=vtype, rule=rule.id,
-                   side="right", formula="=" + side_formula(rule.right, res)),
-            Placed(sheet=s, row=r, col=4, role="check", rule=rule.id,
-                   formula="=" + result_formula(rule, lref, rref, present_formula(rule, res))),
-        ]  # fmt: skip
+            Placed(
+                sheet=s,
+                row=r,
+                col=2,
+                role="check_value",
+                type=vtype,
+                rule=rule.id,
+                side="left",
+                formula="=" + side_formula(rule.left, res),
+            ),
+            Placed(
+                sheet=s,
+                row=r,
+                col=3,
+                role="check_value",
+                type=vtype,
+                rule=rule.id,
+                side="right",
+                formula="=" + side_formula(rule.right, res),
+            ),
+            Placed(
+                sheet=s,
+                row=r,
+                col=4,
+                role="check",
+                rule=rule.id,
+                formula="=" + result_formula(rule, lref, rref, present_formula(rule, res)),
+            ),
+        ]
     return out

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 from perfxl.catalog import CatalogEntry, read_catalog
-from perfxl.codes import severity_of
 from perfxl.check import FileReport, trusted_modified
+from perfxl.codes import severity_of
 from perfxl.data import numeric_view
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
@@ -74,6 +74,7 @@ class CrossCheck:
 @dataclass
 class MergeResult:
     """Everything a merge found: roster (every input accounted for), checks, findings."""
+
     roster: list[RosterRow]
     checks: list[CrossCheck]
     findings: list[Finding]
@@ -81,8 +82,11 @@ class MergeResult:
     inputs: int = 0
 
     def accepted(self, kind: str | None = None) -> list[FileReport]:
-        return [r.report for r in self.roster if r.status == "accepted" and r.report is not None
-                and (kind is None or r.kind == kind)]  # fmt: skip
+        return [
+            r.report
+            for r in self.roster
+            if r.status == "accepted" and r.report is not None and (kind is None or r.kind == kind)
+        ]
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.roster)
@@ -124,13 +128,20 @@ def _competent(r: FileReport) -> str:
     return str(sub.data.fields.get("competent") or sub.meta.get("competent_dept") or "").strip()
 
 
-def merge(inputs: Sequence[str | Path], *, catalog: str | Path | None = None, year: int | None = None,
-          jobs: int = 1, progress: Progress | None = None) -> MergeResult:  # fmt: skip
+def merge(
+    inputs: Sequence[str | Path],
+    *,
+    catalog: str | Path | None = None,
+    year: int | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> MergeResult:
     """Check every file in `inputs` (files or folders, walked) and join them into one district
     view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON."""
     files, skipped = collect([Path(i) for i in inputs])
-    return merge_collected(files, skipped, catalog=Path(catalog) if catalog else None, year=year, jobs=jobs,
-                           progress=progress)  # fmt: skip
+    return merge_collected(
+        files, skipped, catalog=Path(catalog) if catalog else None, year=year, jobs=jobs, progress=progress
+    )
 
 
 @contextmanager
@@ -151,8 +162,15 @@ def fewer_collections() -> Iterator[None]:
             gc.unfreeze()
 
 
-def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catalog: Path | None = None,
-                    year: int | None = None, jobs: int = 1, progress: Progress | None = None) -> MergeResult:
+def merge_collected(
+    files: list[Path],
+    skipped: list[tuple[Path, str]],
+    *,
+    catalog: Path | None = None,
+    year: int | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar)."""
     entries = read_catalog(catalog) if catalog else []
     with fewer_collections():
@@ -177,10 +195,27 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
             twin = next((g for g in group[:k] if _same(g, older)), None)
             status: RosterStatus = "duplicate" if twin else "superseded"
             why = f"与 {twin.path} 内容相同" if twin else f"已由较新的 {head.path} 替代（{_decided_by(head, older)}）"
-            roster.append(RosterRow(status=status, kind=key[0], competent=key[1], entity=key[2], path=older.path,
-                                    reason=why, report=older))  # fmt: skip
-            findings.append(Finding(rule=f"submission.{status}", severity=severity_of(f"submission.{status}"), form=key[0], entity=key[2],
-                                    file=str(older.path), message=f"{ROSTER_LABEL[status]}：{why}"))  # fmt: skip
+            roster.append(
+                RosterRow(
+                    status=status,
+                    kind=key[0],
+                    competent=key[1],
+                    entity=key[2],
+                    path=older.path,
+                    reason=why,
+                    report=older,
+                )
+            )
+            findings.append(
+                Finding(
+                    rule=f"submission.{status}",
+                    severity=severity_of(f"submission.{status}"),
+                    form=key[0],
+                    entity=key[2],
+                    file=str(older.path),
+                    message=f"{ROSTER_LABEL[status]}：{why}",
+                )
+            )
     # the catalog decides who is expected; everything else is unexpected
     matched: set[tuple[str, str, str]] = set()
     for e in entries:
@@ -191,34 +226,85 @@ def merge_collected(files: list[Path], skipped: list[tuple[Path, str]], *, catal
         if key in current:
             matched.add(key)
             rep = current[key]
-            roster.append(RosterRow(status="accepted", kind=e.kind, entity=e.name, competent=e.competent, catalog=e,
-                                    path=rep.path, report=rep, reason=_summary(rep)))  # fmt: skip
+            roster.append(
+                RosterRow(
+                    status="accepted",
+                    kind=e.kind,
+                    entity=e.name,
+                    competent=e.competent,
+                    catalog=e,
+                    path=rep.path,
+                    report=rep,
+                    reason=_summary(rep),
+                )
+            )
         else:
-            roster.append(RosterRow(status="missing", kind=e.kind, entity=e.name, competent=e.competent, catalog=e,
-                                    reason="目录中有此项，但没有收到提交"))  # fmt: skip
-            findings.append(Finding(rule="catalog.missing", severity=severity_of("catalog.missing"), form=e.kind, entity=e.name,
-                                    message=f"未提交：目录第 {e.line} 行“{e.name}”没有收到填报文件"))  # fmt: skip
+            roster.append(
+                RosterRow(
+                    status="missing",
+                    kind=e.kind,
+                    entity=e.name,
+                    competent=e.competent,
+                    catalog=e,
+                    reason="目录中有此项，但没有收到提交",
+                )
+            )
+            findings.append(
+                Finding(
+                    rule="catalog.missing",
+                    severity=severity_of("catalog.missing"),
+                    form=e.kind,
+                    entity=e.name,
+                    message=f"未提交：目录第 {e.line} 行“{e.name}”没有收到填报文件",
+                )
+            )
     for key, rep in sorted(current.items()):
         if key in matched:
             continue
         unexpected = bool(entries)
-        roster.append(RosterRow(status="accepted", kind=key[0], competent=key[1], entity=key[2], path=rep.path,
-                                report=rep, reason=("目录外提交；" if unexpected else "") + _summary(rep)))  # fmt: skip
+        roster.append(
+            RosterRow(
+                status="accepted",
+                kind=key[0],
+                competent=key[1],
+                entity=key[2],
+                path=rep.path,
+                report=rep,
+                reason=("目录外提交；" if unexpected else "") + _summary(rep),
+            )
+        )
         if unexpected:
             message = f"“{key[2]}”不在目录中，请核实是否应当提交"
-            findings.append(Finding(rule="catalog.unexpected", severity=severity_of("catalog.unexpected"), form=key[0], entity=key[2],
-                                    file=str(rep.path), message=message))  # fmt: skip
+            findings.append(
+                Finding(
+                    rule="catalog.unexpected",
+                    severity=severity_of("catalog.unexpected"),
+                    form=key[0],
+                    entity=key[2],
+                    file=str(rep.path),
+                    message=message,
+                )
+            )
     for p, why in skipped:
         roster.append(RosterRow(status="skipped", path=p, reason=why))
     checks = _intra_checks(roster) + _cross_checks(roster, entries)
     for c in checks:
         if c.rule_id.startswith("cross.") and c.status == "fail":
-            findings.append(Finding(rule=c.rule_id, severity=c.severity, form=c.kind, entity=c.entity,
-                                    file=str(c.path or ""), sheet=c.loc.sheet if c.loc else "",
-                                    cell=c.loc.cell if c.loc else "", message=c.detail, expected=c.right,
-                                    actual=c.left))  # fmt: skip
-    return MergeResult(roster=roster, checks=checks, findings=findings, year=year,
-                       inputs=len(files) + len(skipped))  # fmt: skip
+            findings.append(
+                Finding(
+                    rule=c.rule_id,
+                    severity=c.severity,
+                    form=c.kind,
+                    entity=c.entity,
+                    file=str(c.path or ""),
+                    sheet=c.loc.sheet if c.loc else "",
+                    cell=c.loc.cell if c.loc else "",
+                    message=c.detail,
+                    expected=c.right,
+                    actual=c.left,
+                )
+            )
+    return MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
 
 
 def _same(a: FileReport, b: FileReport) -> bool:
@@ -245,9 +331,22 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
             detail = rule_message(o) if o.status in ("fail", "incomplete") else ""
             if o.row is not None:
                 detail = f"第 {o.row + 1} 行" + (f"：{detail}" if detail else "")
-            out.append(CrossCheck(rule_id=o.rule.id, title=o.rule.title, severity=o.rule.severity, kind=row.kind,
-                                  entity=row.entity, competent=row.competent, status=o.status, left=o.left,
-                                  right=o.right, detail=detail, path=row.path, loc=loc))  # fmt: skip
+            out.append(
+                CrossCheck(
+                    rule_id=o.rule.id,
+                    title=o.rule.title,
+                    severity=o.rule.severity,
+                    kind=row.kind,
+                    entity=row.entity,
+                    competent=row.competent,
+                    status=o.status,
+                    left=o.left,
+                    right=o.right,
+                    detail=detail,
+                    path=row.path,
+                    loc=loc,
+                )
+            )
     return out
 
 
@@ -270,8 +369,10 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
         by_competent[p.competent].append(p)
     tie = CROSS_RULES["cross.task_vs_project"]
     share = CROSS_RULES["cross.projects_vs_project_exp"]
-    views = {id(r): numeric_view(get_spec(r.kind), r.report.submission.data)  # type: ignore[union-attr, arg-type]
-             for r in accepted}  # amounts parsed once per submission  # fmt: skip
+    views = {
+        id(r): numeric_view(get_spec(r.kind), r.report.submission.data)  # type: ignore[union-attr, arg-type]
+        for r in accepted
+    }  # amounts parsed once per submission
     for p in projects:
         fields, _ = views[id(p)]
         dept = depts.get(p.competent)
@@ -285,12 +386,25 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
             if p.entity in _project_names(row.get("projects")):
                 matched = True
                 (o,) = evaluate(tie, {"task_budget": dtables["tasks"][i]["budget"], "project_total": fields["total"]})
-                out.append(_cross(o, p, dsub.cell("tasks", i, "budget"), rule_message(o) if o.status == "fail"
-                                  else "", dept.path))  # fmt: skip
+                out.append(
+                    _cross(
+                        o, p, dsub.cell("tasks", i, "budget"), rule_message(o) if o.status == "fail" else "", dept.path
+                    )
+                )
         if not matched:
-            out.append(CrossCheck(rule_id=tie.id, title=tie.title, severity=Severity.INFO, kind="project",
-                                  entity=p.entity, competent=p.competent, status="skip", path=p.path,
-                                  detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目"))  # fmt: skip
+            out.append(
+                CrossCheck(
+                    rule_id=tie.id,
+                    title=tie.title,
+                    severity=Severity.INFO,
+                    kind="project",
+                    entity=p.entity,
+                    competent=p.competent,
+                    status="skip",
+                    path=p.path,
+                    detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目",
+                )
+            )
     for name, dept in sorted(depts.items()):
         dsub = dept.report.submission  # type: ignore[union-attr]
         assert dsub is not None
@@ -302,15 +416,33 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
         out.append(_cross(o, dept, dsub.fields.get("exp_project"), detail, dept.path))
     for e in entries:
         got = any(r.catalog is e and r.status == "accepted" for r in roster)
-        out.append(CrossCheck(rule_id="catalog.submitted", title="目录中的每一项都已提交", severity=Severity.ERROR,
-                              kind=e.kind, entity=e.name, competent=e.competent, status="pass" if got else "fail",
-                              detail="" if got else "未收到填报文件"))  # fmt: skip
+        out.append(
+            CrossCheck(
+                rule_id="catalog.submitted",
+                title="目录中的每一项都已提交",
+                severity=Severity.ERROR,
+                kind=e.kind,
+                entity=e.name,
+                competent=e.competent,
+                status="pass" if got else "fail",
+                detail="" if got else "未收到填报文件",
+            )
+        )
     return out
 
 
 def _cross(o: Outcome, row: RosterRow, loc: Loc | None, detail: str, path: Path | None) -> CrossCheck:
-    return CrossCheck(rule_id=o.rule.id, title=o.rule.title, severity=o.rule.severity, kind=row.kind,
-                      entity=row.entity, competent=row.competent, status=o.status, left=o.left, right=o.right,
-                      detail=detail, path=path, loc=loc)  # fmt: skip
-
-
+    return CrossCheck(
+        rule_id=o.rule.id,
+        title=o.rule.title,
+        severity=o.rule.severity,
+        kind=row.kind,
+        entity=row.entity,
+        competent=row.competent,
+        status=o.status,
+        left=o.left,
+        right=o.right,
+        detail=detail,
+        path=path,
+        loc=loc,
+    )

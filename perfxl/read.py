@@ -40,9 +40,11 @@ from perfxl.layout import Layout, build_layout
 from perfxl.limits import MB, Limits
 from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET
 
-NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-      "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}  # fmt: skip
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
 # a formula is the first child of its <c>: the tag before "<f" (whitespace apart) opens the
 # cell. Formulas are few, so find each <f and look back for its cell rather than try every <c.
@@ -53,8 +55,10 @@ _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]{1,3}[0-9]{1,7})["']""")
 _PROTECTION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetProtection\b([^>]*)>")
 _PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
 # the declarations Excel, WPS, LibreOffice and XlsxWriter write (optionally after a UTF-8 BOM)
-_UTF8_DECL = re.compile(rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
-                        rb'(?: standalone="(?:yes|no)")?\?>')
+_UTF8_DECL = re.compile(
+    rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?i:utf-8)"'
+    rb'(?: standalone="(?:yes|no)")?\?>'
+)
 
 
 class HostileXml(Exception):
@@ -141,8 +145,14 @@ class Submission:
         self.values = {}
         self.merged = {}
         if self.scan is not None:
-            self.scan = WorkbookScan(sheets=[], names={}, structure_locked=self.scan.structure_locked,
-                                     sheet_protected={}, formula_cells={}, modified=self.scan.modified)  # fmt: skip
+            self.scan = WorkbookScan(
+                sheets=[],
+                names={},
+                structure_locked=self.scan.structure_locked,
+                sheet_protected={},
+                formula_cells={},
+                modified=self.scan.modified,
+            )
 
     def cell(self, table: str, row: int, column: str) -> Loc:
         """Where a table value sits: data row index → sheet cell."""
@@ -165,8 +175,11 @@ def _xml(name: str, data: bytes) -> Any:
         raise HostileXml(_dtd_refused(name)) from exc
 
 
-STRICT = {"m": "http://purl.oclc.org/ooxml/spreadsheetml/main",
-          "r": "http://purl.oclc.org/ooxml/officeDocument/relationships", "rel": NS["rel"]}  # fmt: skip
+STRICT = {
+    "m": "http://purl.oclc.org/ooxml/spreadsheetml/main",
+    "r": "http://purl.oclc.org/ooxml/officeDocument/relationships",
+    "rel": NS["rel"],
+}
 
 
 def _namespaces(root: Any) -> dict[str, str]:
@@ -186,8 +199,11 @@ def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
         target = targets.get(s.get(f"{{{ns['r']}}}id"), "")
         part = target.lstrip("/") if target.startswith("/") else "xl/" + target
         sheets.append((s.get("name", ""), s.get("state", "visible"), part))
-    names = {d.get("name", ""): (d.text or "") for d in root.findall("m:definedNames/m:definedName", ns)
-             if d.get("localSheetId") is None}  # fmt: skip
+    names = {
+        d.get("name", ""): (d.text or "")
+        for d in root.findall("m:definedNames/m:definedName", ns)
+        if d.get("localSheetId") is None
+    }
     prot = root.find("m:workbookProtection", ns)
     locked = prot is not None and prot.get("lockStructure") in ("1", "true")
     protected: dict[str, bool] = {}
@@ -206,8 +222,14 @@ def scan_zip(parts: Mapping[str, bytes]) -> WorkbookScan:
         core = _xml("docProps/core.xml", parts["docProps/core.xml"])
         node = core.find("{http://purl.org/dc/terms/}modified")
         modified = (node.text or "").strip() if node is not None else ""
-    return WorkbookScan(sheets=sheets, names=names, structure_locked=locked,
-                        sheet_protected=protected, formula_cells=formulas, modified=modified)  # fmt: skip
+    return WorkbookScan(
+        sheets=sheets,
+        names=names,
+        structure_locked=locked,
+        sheet_protected=protected,
+        formula_cells=formulas,
+        modified=modified,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -257,8 +279,9 @@ def _shown_invalid(v: float) -> str:
     return ("负" if v < 0 else "") + ("无穷大" if math.isinf(v) else f"{abs(v):.3g}")
 
 
-def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = None,
-                  limits: Limits | None = None) -> dict[tuple[int, int], Value]:  # fmt: skip
+def _sheet_values(
+    book: CalamineWorkbook, name: str, sub: Submission | None = None, limits: Limits | None = None
+) -> dict[tuple[int, int], Value]:
     limits = limits or Limits()
     sheet = book.get_sheet_by_name(name)
     r0, c0 = sheet.start or (0, 0)
@@ -272,9 +295,14 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
             if sub is not None:
                 more = sum(1 for rest in itertools.chain([row], rows) if any(v != "" and v is not None for v in rest))
                 sub.unread_rows[name] = sub.unread_rows.get(name, 0) + more
-                sub.notes.append(ReadNote(code="file.limit", sheet=name, cell=xl_rowcol_to_cell(r, c0),
-                                          message=f"工作表“{name}”超过 {max_rows} 行的上限，"
-                                                  f"其后还有 {more} 行内容未读取"))  # fmt: skip
+                sub.notes.append(
+                    ReadNote(
+                        code="file.limit",
+                        sheet=name,
+                        cell=xl_rowcol_to_cell(r, c0),
+                        message=f"工作表“{name}”超过 {max_rows} 行的上限，其后还有 {more} 行内容未读取",
+                    )
+                )
             break
         for c, v in enumerate(row, start=c0):
             if type(v) is str:  # most cells: text, or "" for an empty one
@@ -282,9 +310,15 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
                     continue
                 if len(v) > max_chars:
                     if sub is not None:
-                        sub.notes.append(ReadNote(code="file.limit", sheet=name, cell=xl_rowcol_to_cell(r, c),
-                                                  message=f"单元格有 {len(v)} 个字符，超过 {max_chars}，已截断"
-                                                          f"（只读取前 {max_chars} 个字符）"))  # fmt: skip
+                        sub.notes.append(
+                            ReadNote(
+                                code="file.limit",
+                                sheet=name,
+                                cell=xl_rowcol_to_cell(r, c),
+                                message=f"单元格有 {len(v)} 个字符，超过 {max_chars}，已截断"
+                                f"（只读取前 {max_chars} 个字符）",
+                            )
+                        )
                     v = v[:max_chars]
                 if len(v) <= 24:
                     v = intern(v)  # labels and choices repeat across thousands of forms
@@ -299,8 +333,15 @@ def _sheet_values(book: CalamineWorkbook, name: str, sub: Submission | None = No
                     if sub is not None:
                         shown = _shown_invalid(float(v))
                         text = f"单元格中的数值无效（{shown}），已按空白读取，请重新填写"
-                        sub.notes.append(ReadNote(code="value.invalid_number", sheet=name,
-                                                  cell=xl_rowcol_to_cell(r, c), actual=shown, message=text))
+                        sub.notes.append(
+                            ReadNote(
+                                code="value.invalid_number",
+                                sheet=name,
+                                cell=xl_rowcol_to_cell(r, c),
+                                actual=shown,
+                                message=text,
+                            )
+                        )
                     continue
                 value = _cell_value(v)
                 if value is not None:
@@ -343,8 +384,10 @@ def _precheck_sizes(z: zipfile.ZipFile, limits: Limits) -> str:
         if i.file_size > MB and i.compress_size and i.file_size / i.compress_size > limits.max_ratio:
             return f"压缩比异常（{i.filename}），已拒绝（可能是压缩炸弹）"
         if i.file_size > limits.max_part_bytes:
-            return (f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
-                    "已拒绝（正常填报表不足 1 MB）")
+            return (
+                f"文件中的 {i.filename} 解压后有 {i.file_size // MB} MB，超过 {limits.max_part_bytes // MB} MB，"
+                "已拒绝（正常填报表不足 1 MB）"
+            )
     return ""
 
 
@@ -358,19 +401,33 @@ _PART_KINDS = (  # (folder prefix, finding id, what it is): never executed, neve
 def package_notes(infos: list[zipfile.ZipInfo]) -> list[ReadNote]:
     """What the package holds beyond a form: reported, never opened."""
     notes: list[ReadNote] = []
-    odd = [i.filename for i in infos
-           if ".." in i.filename.split("/") or i.filename.startswith("/") or "\\" in i.filename
-           or re.match(r"^[A-Za-z]:", i.filename)]  # fmt: skip
+    odd = [
+        i.filename
+        for i in infos
+        if ".." in i.filename.split("/")
+        or i.filename.startswith("/")
+        or "\\" in i.filename
+        or re.match(r"^[A-Za-z]:", i.filename)
+    ]
     if odd:
-        notes.append(ReadNote(code="file.suspicious_part", actual=odd[0],
-                              message=f"文件中有路径异常的部件（{odd[0]}{' 等' if len(odd) > 1 else ''}），"
-                                      "已忽略；正常保存的工作簿不会出现，请用下发的模板重新填报"))  # fmt: skip
+        notes.append(
+            ReadNote(
+                code="file.suspicious_part",
+                actual=odd[0],
+                message=f"文件中有路径异常的部件（{odd[0]}{' 等' if len(odd) > 1 else ''}），"
+                "已忽略；正常保存的工作簿不会出现，请用下发的模板重新填报",
+            )
+        )
     for prefix, code, what in _PART_KINDS:
         found = [i.filename for i in infos if i.filename.lower().startswith(prefix)]
         if found:
-            notes.append(ReadNote(code=code, actual=found[0],
-                                  message=f"文件含有{what}（{len(found)} 个，如 {found[0]}）：不会被打开或执行，"
-                                          "请删除后重新提交"))  # fmt: skip
+            notes.append(
+                ReadNote(
+                    code=code,
+                    actual=found[0],
+                    message=f"文件含有{what}（{len(found)} 个，如 {found[0]}）：不会被打开或执行，请删除后重新提交",
+                )
+            )
     return notes
 
 
@@ -408,8 +465,7 @@ def read_member(raw: bytes, info: zipfile.ZipInfo, z: zipfile.ZipFile) -> bytes:
 def _xml_parts(raw: bytes, z: zipfile.ZipFile) -> tuple[str, dict[str, bytes]]:
     """Every XML part, decompressed once (sizes were bounded by `_precheck`), and the reason
     to refuse the file if any declares a DTD."""
-    parts = {i.filename: read_member(raw, i, z) for i in z.infolist()
-             if i.filename.endswith((".xml", ".rels", ".vml"))}  # fmt: skip
+    parts = {i.filename: read_member(raw, i, z) for i in z.infolist() if i.filename.endswith((".xml", ".rels", ".vml"))}
     for name, data in parts.items():
         problem = doctype_problem(name, data)
         if problem:
@@ -507,9 +563,14 @@ def _read_other(sub: Submission, raw: bytes, fmt: str, parts: dict[str, bytes], 
         return sub
     protected = _ods_protection(parts.get("content.xml", b"")) if fmt == "ods" else {}
     sheets = [(m.name, "visible" if str(m.visible).endswith("Visible") else "hidden", "") for m in meta]
-    sub.scan = WorkbookScan(sheets=sheets, names={}, structure_locked=True,
-                            sheet_protected={n: protected.get(n, fmt == "xls") for n, _s, _p in sheets},
-                            formula_cells={}, modified="")  # fmt: skip
+    sub.scan = WorkbookScan(
+        sheets=sheets,
+        names={},
+        structure_locked=True,
+        sheet_protected={n: protected.get(n, fmt == "xls") for n, _s, _p in sheets},
+        formula_cells={},
+        modified="",
+    )
     return _read_cells(sub, book, parts, limits)
 
 
@@ -561,10 +622,16 @@ def _bounded(raw: bytes, z: zipfile.ZipFile, parts: dict[str, bytes], sub: Submi
         replaced[part] = bounded
         if outside is not None:
             sub.unread_rows[name] = outside.rows_past_limit
-            sub.notes.append(ReadNote(code="file.outside_area", sheet=name, cell=outside.farthest,
-                                      message=f"工作表“{name}”在可读取范围（前 {limits.max_rows} 行、前 {MAX_COLS} 列）"
-                                              f"之外还有 {outside.cells} 个单元格有内容（{outside.rows} 行，最远到 "
-                                              f"{outside.farthest}），未读取"))  # fmt: skip
+            sub.notes.append(
+                ReadNote(
+                    code="file.outside_area",
+                    sheet=name,
+                    cell=outside.farthest,
+                    message=f"工作表“{name}”在可读取范围（前 {limits.max_rows} 行、前 {MAX_COLS} 列）"
+                    f"之外还有 {outside.cells} 个单元格有内容（{outside.rows} 行，最远到 "
+                    f"{outside.farthest}），未读取",
+                )
+            )
     if not replaced:
         return raw
     out = io.BytesIO()
@@ -672,9 +739,16 @@ def _interpret_formats(sub: Submission, spec: FormSpec, parts: Mapping[str, byte
         v = sub.values.get(loc.sheet, {}).get(rc)
         if (loc.sheet, rc) in sub.dates:
             del sub.values[loc.sheet][rc]
-            sub.notes.append(ReadNote(code="value.date", sheet=loc.sheet, cell=loc.cell, actual=str(v),
-                                      message=f"{label}：填入的内容被识别为日期（{v}），这里应填写数字，"
-                                              "请把单元格格式改回“常规”后重新填写"))  # fmt: skip
+            sub.notes.append(
+                ReadNote(
+                    code="value.date",
+                    sheet=loc.sheet,
+                    cell=loc.cell,
+                    actual=str(v),
+                    message=f"{label}：填入的内容被识别为日期（{v}），这里应填写数字，"
+                    "请把单元格格式改回“常规”后重新填写",
+                )
+            )
             continue
         if rc not in percent.get(loc.sheet, ()) or not isinstance(v, (int, float)):
             continue
@@ -687,9 +761,16 @@ def _interpret_formats(sub: Submission, spec: FormSpec, parts: Mapping[str, byte
             else:
                 sub.values[loc.sheet][rc] = f"{shown}%"
             continue
-        sub.notes.append(ReadNote(code="value.percent_format", sheet=loc.sheet, cell=loc.cell, actual=f"{shown}%",
-                                  message=f"{label}：单元格是百分比格式（显示为 {shown}%），这里应填写数字本身，"
-                                          "请把单元格格式改回“常规”后重新填写"))  # fmt: skip
+        sub.notes.append(
+            ReadNote(
+                code="value.percent_format",
+                sheet=loc.sheet,
+                cell=loc.cell,
+                actual=f"{shown}%",
+                message=f"{label}：单元格是百分比格式（显示为 {shown}%），这里应填写数字本身，"
+                "请把单元格格式改回“常规”后重新填写",
+            )
+        )
 
 
 def _error_kind(exc: BaseException) -> str:

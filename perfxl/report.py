@@ -23,8 +23,9 @@ def printable(text: object) -> str:
     s = str(text)
     if not _UNPRINTABLE.search(s):
         return s
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                            else f"\\u{ord(m.group()):04x}", s)  # fmt: skip
+    return _UNPRINTABLE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s
+    )
 
 
 def _dumps(obj: Any) -> str:
@@ -75,11 +76,17 @@ def text_report(report: CheckReport) -> str:
 def json_report(report: CheckReport) -> str:
     files: list[dict[str, Any]] = []
     for r in report.files:
-        files.append({
-            "file": str(r.path), "status": r.status, "status_label": STATUS_LABEL[r.status],
-            "form": r.kind or "", "entity": r.entity, "sha256": r.sha256,
-            "findings": [f.to_dict() for f in r.findings],
-        })  # fmt: skip
+        files.append(
+            {
+                "file": str(r.path),
+                "status": r.status,
+                "status_label": STATUS_LABEL[r.status],
+                "form": r.kind or "",
+                "entity": r.entity,
+                "sha256": r.sha256,
+                "findings": [f.to_dict() for f in r.findings],
+            }
+        )
     out = {
         "summary": {
             "files": len(report.files),
@@ -100,17 +107,37 @@ def merge_json(result: MergeResult) -> str:
     """The merge as data: roster (every input accounted for), cross-checks, findings."""
     out = {
         "summary": {s: result.count(s) for s in ROSTER_LABEL} | {"inputs": result.inputs},
-        "roster": [{
-            "status": r.status, "status_label": ROSTER_LABEL[r.status], "form": r.kind, "entity": r.entity,
-            "competent": r.competent, "file": str(r.path) if r.path else "", "reason": r.reason,
-            "sha256": r.report.sha256 if r.report else "",
-        } for r in result.roster],
-        "cross_checks": [{
-            "rule": c.rule_id, "title": c.title, "form": c.kind, "entity": c.entity, "status": c.status,
-            "severity": c.severity.value, "left": c.left, "right": c.right, "difference": c.diff,
-            "detail": c.detail, "file": str(c.path) if c.path else "", "sheet": c.loc.sheet if c.loc else "",
-            "cell": c.loc.cell if c.loc else "",
-        } for c in result.checks],
+        "roster": [
+            {
+                "status": r.status,
+                "status_label": ROSTER_LABEL[r.status],
+                "form": r.kind,
+                "entity": r.entity,
+                "competent": r.competent,
+                "file": str(r.path) if r.path else "",
+                "reason": r.reason,
+                "sha256": r.report.sha256 if r.report else "",
+            }
+            for r in result.roster
+        ],
+        "cross_checks": [
+            {
+                "rule": c.rule_id,
+                "title": c.title,
+                "form": c.kind,
+                "entity": c.entity,
+                "status": c.status,
+                "severity": c.severity.value,
+                "left": c.left,
+                "right": c.right,
+                "difference": c.diff,
+                "detail": c.detail,
+                "file": str(c.path) if c.path else "",
+                "sheet": c.loc.sheet if c.loc else "",
+                "cell": c.loc.cell if c.loc else "",
+            }
+            for c in result.checks
+        ],
         "findings": [f.to_dict() for f in result.findings],
-    }  # fmt: skip
+    }
     return _dumps(out)

@@ -67,6 +67,7 @@ def colsum(ref: str, sign: int = 1) -> Term:
 @dataclass(frozen=True, kw_only=True)
 class Rule:
     """A declarative cross-check: left, operator, right, tolerance, severity, message."""
+
     id: str
     kind: Literal["dept", "project", "cross"]  # cross: evaluated by merge on joined forms
     title: str  # Chinese, shown in sheets, reports and 交叉校验
@@ -395,9 +396,7 @@ def evaluate(
 ) -> list[Outcome]:
     """Apply a rule to typed values; one outcome per form, or per table row."""
     tables = tables or {}
-    rows: list[int | None] = (
-        list(range(len(tables.get(rule.table, ())))) if rule.table else [None]
-    )
+    rows: list[int | None] = list(range(len(tables.get(rule.table, ())))) if rule.table else [None]
     out: list[Outcome] = []
     n = len(rule.terms)
     for row in rows:

@@ -47,8 +47,13 @@ def _column(item: Field | Column, spec: FormSpec) -> Any:
     checks: list[Any] = []
 
     def check(fn: Callable[[pd.Series], pd.Series], name: str) -> None:
-        checks.append(pa.Check(lambda s, fn=fn: s.isna() | fn(s.dropna()).reindex(s.index, fill_value=True),
-                               name=name, element_wise=False))  # fmt: skip
+        checks.append(
+            pa.Check(
+                lambda s, fn=fn: s.isna() | fn(s.dropna()).reindex(s.index, fill_value=True),
+                name=name,
+                element_wise=False,
+            )
+        )
 
     if item.max_length and item.type in (ValueType.TEXT, ValueType.LONGTEXT):
         n = item.max_length
@@ -82,15 +87,16 @@ def table_schema(spec: FormSpec, table: Table) -> Any:
 
         def level_pair(d: pd.DataFrame) -> pd.Series:
             ok = [
-                not isinstance(a, str) or not isinstance(b, str) or a not in frame.level1()
+                not isinstance(a, str)
+                or not isinstance(b, str)
+                or a not in frame.level1()
                 or (a, frame.canonical_level2(b)) in pairs
                 for a, b in zip(d["level1"], d["level2"], strict=True)
-            ]  # fmt: skip
+            ]
             return pd.Series(ok, index=d.index)
 
         df_checks.append(pa.Check(level_pair, name="level_pair"))
-    return pa.DataFrameSchema({c.id: _column(c, spec) for c in table.columns}, checks=df_checks,
-                              strict=False)  # fmt: skip
+    return pa.DataFrameSchema({c.id: _column(c, spec) for c in table.columns}, checks=df_checks, strict=False)
 
 
 def validate(schema: Any, records: list[dict[str, Any]], columns: list[str]) -> list[Failure]:

@@ -77,9 +77,7 @@ def fingerprint(cells: Iterable[tuple[str, str, str]]) -> str:
     Formulas are left out on purpose: Excel and WPS rewrite formula text when
     they save (quoting, shared formulas), while labels survive byte for byte.
     """
-    keyed = sorted(
-        (sheet, *xl_cell_to_rowcol(ref), ref, content) for sheet, ref, content in cells if content
-    )
+    keyed = sorted((sheet, *xl_cell_to_rowcol(ref), ref, content) for sheet, ref, content in cells if content)
     h = hashlib.sha256()
     for sheet, _r, _c, ref, content in keyed:
         h.update(_fingerprint_line(sheet, ref, content))
@@ -179,7 +177,10 @@ def _cached_results(spec: FormSpec, layout: Layout, data: FormData | None) -> di
 
 
 def _check_cache(
-    layout: Layout, cell: Placed, outcomes: dict[str, list[Outcome]], fields: Numbers,
+    layout: Layout,
+    cell: Placed,
+    outcomes: dict[str, list[Outcome]],
+    fields: Numbers,
     tables: dict[str, list[Numbers]],
 ) -> Any:
     rule_ids = (cell.rule or "").split(",")
@@ -204,8 +205,14 @@ def _check_cache(
 
 
 def _validation(
-    spec: FormSpec, layout: Layout, cell: Placed, first: str, field_label: str, hint: str,
-    example: str, max_length: int | None,
+    spec: FormSpec,
+    layout: Layout,
+    cell: Placed,
+    first: str,
+    field_label: str,
+    hint: str,
+    example: str,
+    max_length: int | None,
 ) -> dict[str, Any]:
     """Data validation options for an input cell (or the first cell of a column)."""
     t = cell.type
@@ -219,53 +226,69 @@ def _validation(
         "error_type": "stop",
     }
     if t is ValueType.MONEY:
-        opts.update(validate="custom",
-                    value=f"=AND(ISNUMBER({first}),{first}>=0,ROUND({first},2)={first})",
-                    error_message="请输入不小于 0 的数字，单位为万元，最多保留两位小数。")  # fmt: skip
+        opts.update(
+            validate="custom",
+            value=f"=AND(ISNUMBER({first}),{first}>=0,ROUND({first},2)={first})",
+            error_message="请输入不小于 0 的数字，单位为万元，最多保留两位小数。",
+        )
     elif t is ValueType.COUNT:
-        opts.update(validate="integer", criteria="between", minimum=0, maximum=10_000_000,
-                    error_message="请输入不小于 0 的整数。")  # fmt: skip
+        opts.update(
+            validate="integer",
+            criteria="between",
+            minimum=0,
+            maximum=10_000_000,
+            error_message="请输入不小于 0 的整数。",
+        )
     elif t is ValueType.PHONE:
         digits = f'SUBSTITUTE(SUBSTITUTE({first},"-","")," ","")'
-        opts.update(validate="custom",
-                    value=f"=AND(LEN({first})>=7,LEN({first})<=20,ISNUMBER(-{digits}))",
-                    error_message="请输入电话号码：7～20 位数字，可含区号和“-”，如 0531-86568760。")  # fmt: skip
+        opts.update(
+            validate="custom",
+            value=f"=AND(LEN({first})>=7,LEN({first})<=20,ISNUMBER(-{digits}))",
+            error_message="请输入电话号码：7～20 位数字，可含区号和“-”，如 0531-86568760。",
+        )
     elif t is ValueType.YESNO:
         opts.update(validate="list", source="=lst_yesno", error_message="请从下拉列表选择“是”或“否”。")
     elif t is ValueType.CATEGORY:
-        opts.update(validate="list", source="=lst_category",
-                    error_message="请从下拉列表选择项目类别。")  # fmt: skip
+        opts.update(validate="list", source="=lst_category", error_message="请从下拉列表选择项目类别。")
     elif t is ValueType.LEVEL1:
-        opts.update(validate="list", source="=lst_level1",
-                    error_message="请从下拉列表选择一级指标。")  # fmt: skip
+        opts.update(validate="list", source="=lst_level1", error_message="请从下拉列表选择一级指标。")
     elif t is ValueType.LEVEL2:
         assert cell.table is not None
         pos = layout.tables[cell.table]
         l1 = xl_rowcol_to_cell(cell.row, pos.col("level1"), False, True)
-        src = (f"=OFFSET(lst_frame_l2,MATCH({l1},lst_frame_l1,0)-1,0,"
-               f"MAX(1,COUNTIF(lst_frame_l1,{l1})),1)")  # fmt: skip
-        opts.update(validate="list", source=src,
-                    error_message="二级指标须属于本行所选一级指标，请先选一级指标，再从下拉列表选择。")  # fmt: skip
+        src = f"=OFFSET(lst_frame_l2,MATCH({l1},lst_frame_l1,0)-1,0,MAX(1,COUNTIF(lst_frame_l1,{l1})),1)"
+        opts.update(
+            validate="list",
+            source=src,
+            error_message="二级指标须属于本行所选一级指标，请先选一级指标，再从下拉列表选择。",
+        )
     elif t is ValueType.OPERATOR:
-        opts.update(validate="list", source="=lst_ops",
-                    error_message="请从下拉列表选择符号：≥ ＞ ＝ ＜ ≤ 或 定性。")  # fmt: skip
+        opts.update(validate="list", source="=lst_ops", error_message="请从下拉列表选择符号：≥ ＞ ＝ ＜ ≤ 或 定性。")
     elif t is ValueType.TARGET:
         assert cell.table is not None
         pos = layout.tables[cell.table]
         op = xl_rowcol_to_cell(cell.row, pos.col("op"), False, True)
         unit = xl_rowcol_to_cell(cell.row, pos.col("unit"), False, True)
-        opts.update(validate="custom",
-                    value=(f'=IF({op}="{QUALITATIVE}",LEN({first})<=50,AND(ISNUMBER({first}),'
-                           f'{first}>=0,OR({unit}<>"%",{first}<=100)))'),
-                    error_message=("数值须为不小于 0 的数字（单位为 % 时不超过 100）；"
-                                   "文字目标请先把符号选为“定性”。"))  # fmt: skip
+        opts.update(
+            validate="custom",
+            value=(
+                f'=IF({op}="{QUALITATIVE}",LEN({first})<=50,AND(ISNUMBER({first}),'
+                f'{first}>=0,OR({unit}<>"%",{first}<=100)))'
+            ),
+            error_message=("数值须为不小于 0 的数字（单位为 % 时不超过 100）；文字目标请先把符号选为“定性”。"),
+        )
     elif t is ValueType.UNIT:
-        opts.update(validate="list", source="=lst_units", error_type="information",
-                    error_title="单位不在推荐列表中",
-                    error_message="该单位不在推荐列表中。确认无误请点“确定”保留。")  # fmt: skip
+        opts.update(
+            validate="list",
+            source="=lst_units",
+            error_type="information",
+            error_title="单位不在推荐列表中",
+            error_message="该单位不在推荐列表中。确认无误请点“确定”保留。",
+        )
     elif max_length:
-        opts.update(validate="length", criteria="<=", value=max_length,
-                    error_message=f"内容过长：最多 {max_length} 个字。")  # fmt: skip
+        opts.update(
+            validate="length", criteria="<=", value=max_length, error_message=f"内容过长：最多 {max_length} 个字。"
+        )
     else:
         opts.update(validate="any")
     return opts
@@ -349,8 +372,10 @@ def _build_copy_texts(spec: FormSpec, year: int) -> CopyTexts:
         shared += [(INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v) for c, v in enumerate(values) if v]
     for c, (_name, header, values) in enumerate(list_columns(FRAMES[spec.frame])):
         shared += [(LISTS_SHEET, xl_rowcol_to_cell(r, c), v) for r, v in enumerate([header, *values]) if v]
-    ordered = sorted([(sheet, *xl_cell_to_rowcol(ref), ref, text, False) for sheet, ref, text in shared]
-                     + [(sheet, *xl_cell_to_rowcol(ref), ref, key, True) for sheet, ref, key in slots])  # fmt: skip
+    ordered = sorted(
+        [(sheet, *xl_cell_to_rowcol(ref), ref, text, False) for sheet, ref, text in shared]
+        + [(sheet, *xl_cell_to_rowcol(ref), ref, key, True) for sheet, ref, key in slots]
+    )
     chunks: list[bytes | tuple[str, str, str]] = []
     run: list[bytes] = []
     for sheet, _r, _c, ref, text, is_slot in ordered:
@@ -389,9 +414,8 @@ def _write_lists(wb: Any, fmts: _Formats, frame: Frame) -> Any:
 def _protect(ws: Any, password: str) -> None:
     ws.protect(
         password,
-        {"format_columns": True, "format_rows": True, "select_locked_cells": True,
-         "select_unlocked_cells": True},
-    )  # fmt: skip
+        {"format_columns": True, "format_rows": True, "select_locked_cells": True, "select_unlocked_cells": True},
+    )
 
 
 def _print_setup(ws: Any, sheet_layout_repeat: int | None, landscape: bool) -> None:
@@ -429,16 +453,19 @@ def render_template(
     cached = _cached_results(spec, layout, data)
     frame = FRAMES[spec.frame]
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
-                                   "strings_to_numbers": False, "strings_to_urls": False})  # fmt: skip
-    wb.set_properties({
-        "title": f"{spec.title}（{year}）",
-        "subject": info.entity or spec.title,
-        "author": "perfxl",
-        "company": info.competent,
-        "comments": f"perfxl {__version__}; spec {spec.kind} {spec.version}",
-        "created": FIXED_CREATED,
-    })  # fmt: skip
+    wb = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    wb.set_properties(
+        {
+            "title": f"{spec.title}（{year}）",
+            "subject": info.entity or spec.title,
+            "author": "perfxl",
+            "company": info.competent,
+            "comments": f"perfxl {__version__}; spec {spec.kind} {spec.version}",
+            "created": FIXED_CREATED,
+        }
+    )
     fmts = _Formats(wb)
 
     for sl in layout.sheets:
@@ -456,9 +483,12 @@ def render_template(
                 ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, "", fmt)
             value = _input_value(layout, cell, data) if cell.role == "input" else None
             if cell.formula is not None:
-                _check(ws.write_formula(cell.row, cell.col, cell.formula, fmt,
-                                        cached.get((cell.sheet, cell.ref), _cached(cell))),
-                       cell.formula)  # fmt: skip
+                _check(
+                    ws.write_formula(
+                        cell.row, cell.col, cell.formula, fmt, cached.get((cell.sheet, cell.ref), _cached(cell))
+                    ),
+                    cell.formula,
+                )
             elif cell.text is not None:
                 _check(ws.write_string(cell.row, cell.col, cell.text, fmt), cell.text)
             elif isinstance(value, (int, float)):
@@ -472,10 +502,8 @@ def render_template(
                 check_refs.append(cell.ref)
             if cell.role == "input" and cell.field:
                 f = spec.field(cell.field)
-                opts = _validation(spec, layout, cell, cell.ref, f.label, f.hint, f.example,
-                                   f.max_length)  # fmt: skip
-                _check(ws.data_validation(cell.row, cell.col, cell.row,
-                                          cell.col + cell.span - 1, opts), f.id)  # fmt: skip
+                opts = _validation(spec, layout, cell, cell.ref, f.label, f.hint, f.example, f.max_length)
+                _check(ws.data_validation(cell.row, cell.col, cell.row, cell.col + cell.span - 1, opts), f.id)
             elif cell.role == "input" and cell.table and cell.column:
                 key = (cell.table, cell.column)
                 if key in validated_columns:
@@ -483,19 +511,36 @@ def render_template(
                 validated_columns.add(key)
                 pos = layout.tables[cell.table]
                 col = spec.table(cell.table).column(cell.column)
-                opts = _validation(spec, layout, cell, cell.ref, col.label, col.hint,
-                                   col.example, col.max_length)  # fmt: skip
-                _check(ws.data_validation(pos.first_row, cell.col, pos.last_row, cell.col, opts),
-                       f"{cell.table}.{cell.column}")  # fmt: skip
+                opts = _validation(spec, layout, cell, cell.ref, col.label, col.hint, col.example, col.max_length)
+                _check(
+                    ws.data_validation(pos.first_row, cell.col, pos.last_row, cell.col, opts),
+                    f"{cell.table}.{cell.column}",
+                )
         for ref in check_refs:
-            _check(ws.conditional_format(ref, {"type": "text", "criteria": "begins with",
-                                               "value": "✗", "format": fmts.get(
-                                                   bold=True, font_color="#9C0006",
-                                                   bg_color="#FFC7CE")}), ref)  # fmt: skip
-            _check(ws.conditional_format(ref, {"type": "text", "criteria": "begins with",
-                                               "value": "✓", "format": fmts.get(
-                                                   bold=True, font_color="#006100",
-                                                   bg_color="#C6EFCE")}), ref)  # fmt: skip
+            _check(
+                ws.conditional_format(
+                    ref,
+                    {
+                        "type": "text",
+                        "criteria": "begins with",
+                        "value": "✗",
+                        "format": fmts.get(bold=True, font_color="#9C0006", bg_color="#FFC7CE"),
+                    },
+                ),
+                ref,
+            )
+            _check(
+                ws.conditional_format(
+                    ref,
+                    {
+                        "type": "text",
+                        "criteria": "begins with",
+                        "value": "✓",
+                        "format": fmts.get(bold=True, font_color="#006100", bg_color="#C6EFCE"),
+                    },
+                ),
+                ref,
+            )
         if sl.freeze_row is not None:
             ws.freeze_panes(sl.freeze_row, 0)
         _print_setup(ws, sl.repeat_row, sl.spec.landscape)
@@ -532,8 +577,7 @@ def render_template(
     for r, (k, v) in enumerate(rows):
         meta.write_string(r, 0, k, text)
         meta.write_string(r, 1, v, text)
-    _check(wb.define_name("perfxl_meta", f"={quote_sheetname(META_SHEET)}!$A$1:$B${len(rows)}"),
-           "perfxl_meta")  # fmt: skip
+    _check(wb.define_name("perfxl_meta", f"={quote_sheetname(META_SHEET)}!$A$1:$B${len(rows)}"), "perfxl_meta")
     meta.very_hidden()
     _protect(meta, password)
 
@@ -555,8 +599,7 @@ def _define_names(wb: Any, layout: Layout) -> None:
             spec_table = layout.spec.table(tid)
             for cid in spec_table.totals:
                 ref = xl_rowcol_to_cell(pos.total_row, pos.col(cid), True, True)
-                _check(wb.define_name(f"tot_{tid}_{cid}", f"={quote_sheetname(pos.sheet)}!{ref}"),
-                       cid)  # fmt: skip
+                _check(wb.define_name(f"tot_{tid}_{cid}", f"={quote_sheetname(pos.sheet)}!{ref}"), cid)
 
 
 def _write_instructions(ws: Any, fmts: _Formats, spec: FormSpec, year: int, frame: Frame) -> None:
@@ -574,11 +617,9 @@ def _write_instructions(ws: Any, fmts: _Formats, spec: FormSpec, year: int, fram
         fmt = styles[style]()
         if style in ("title", "section", "note") and len(values) == 1:
             ws.merge_range(r, 0, r, len(widths) - 1, "", fmt)
-            ws.set_row(r, text_height(values[0], sum(widths), min_height=22 if style == "title"
-                                      else 18))  # fmt: skip
+            ws.set_row(r, text_height(values[0], sum(widths), min_height=22 if style == "title" else 18))
         else:
-            ws.set_row(r, max(text_height(v, widths[c], min_height=18)
-                              for c, v in enumerate(values)))  # fmt: skip
+            ws.set_row(r, max(text_height(v, widths[c], min_height=18) for c, v in enumerate(values)))
         for c, v in enumerate(values):
             ws.write_string(r, c, v, fmt)
     ws.repeat_rows(0)
@@ -593,7 +634,11 @@ def template_filename(spec: FormSpec, year: int, info: CopyInfo | None = None) -
 
 
 def write_template(
-    kind: str, year: int, out_dir: Path, *, info: CopyInfo | None = None,
+    kind: str,
+    year: int,
+    out_dir: Path,
+    *,
+    info: CopyInfo | None = None,
     password: str = DEFAULT_PASSWORD,
 ) -> Path:
     """Write one template into out_dir (atomically) and return its path."""
@@ -614,15 +659,12 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise OutputError(f"无法写入 {path}：{exc.strerror or exc}") from exc
 
 
-def write_catalog_templates(
-    catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD
-) -> list[Path]:
+def write_catalog_templates(catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD) -> list[Path]:
     """One prefilled, locked template per catalog entry."""
     from perfxl.catalog import read_catalog
 
     paths: list[Path] = []
     for entry in read_catalog(catalog):
-        info = CopyInfo(entity=entry.name, competent=entry.competent, category=entry.category,
-                        seq=entry.seq)  # fmt: skip
+        info = CopyInfo(entity=entry.name, competent=entry.competent, category=entry.category, seq=entry.seq)
         paths.append(write_template(entry.kind, year, out_dir, info=info, password=password))
     return paths

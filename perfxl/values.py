@@ -133,8 +133,7 @@ def _parse_target(raw: object) -> Target:
     return _numeric(str(raw), op, float(num_text.replace(",", "")), unit, problems)
 
 
-def _numeric(raw: str, op: str | None, number: float, unit: str,
-             problems: list[Problem] | None = None) -> Target:  # fmt: skip
+def _numeric(raw: str, op: str | None, number: float, unit: str, problems: list[Problem] | None = None) -> Target:
     problems = list(problems or [])
     if op is None:
         problems.append(Problem("no_operator", "目标值缺少符号（≥ ＞ ＝ ＜ ≤）", "warning"))

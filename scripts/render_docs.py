@@ -33,8 +33,10 @@ def pdf_to_png(pdf: Path, stem: str, pages: list[int]) -> list[Path]:
     out = []
     for page in pages:
         target = DOCS / f"{stem}-p{page}"
-        subprocess.run(["pdftoppm", "-r", DPI, "-png", "-singlefile", "-f", str(page), "-l",
-                        str(page), str(pdf), str(target)], check=True)  # fmt: skip
+        subprocess.run(
+            ["pdftoppm", "-r", DPI, "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf), str(target)],
+            check=True,
+        )
         out.append(target.with_suffix(".png"))
     return out
 
@@ -78,14 +80,37 @@ def main() -> None:
         from perfxl.consolidated import write_consolidated
         from perfxl.merging import merge
 
-        merged = write_consolidated(merge(sorted((ROOT / "samples").glob("*.xlsx")),
-                                          catalog=ROOT / "samples" / "catalog.csv", year=2024),
-                                    t / "汇总.xlsx")  # fmt: skip
+        merged = write_consolidated(
+            merge(sorted((ROOT / "samples").glob("*.xlsx")), catalog=ROOT / "samples" / "catalog.csv", year=2024),
+            t / "汇总.xlsx",
+        )
         pdf = t / "checks.pdf"
         lo.probe(merged, [{"op": "only_sheet", "sheet": "交叉校验"}], save_pdf=str(pdf))
         target = DOCS / "merge_交叉校验"
-        subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "-f", "1", "-l", "1", "-x", "0", "-y",
-                        "60", "-W", "1754", "-H", "560", str(pdf), str(target)], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "150",
+                "-png",
+                "-singlefile",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-x",
+                "0",
+                "-y",
+                "60",
+                "-W",
+                "1754",
+                "-H",
+                "560",
+                str(pdf),
+                str(target),
+            ],
+            check=True,
+        )
         written.append(target.with_suffix(".png"))
     for p in written:
         print(p.relative_to(ROOT))

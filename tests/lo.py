@@ -37,12 +37,12 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "plan.json"
         out = Path(tmp) / "out.json"
-        plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra},
-                                   ensure_ascii=False), encoding="utf-8")  # fmt: skip
+        plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra}, ensure_ascii=False), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         for _attempt in range(2):
-            r = subprocess.run([SYSTEM_PYTHON, str(PROBE), str(plan), str(out)],
-                               capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
+            r = subprocess.run(
+                [SYSTEM_PYTHON, str(PROBE), str(plan), str(out)], capture_output=True, text=True, timeout=240, env=env
+            )
             # headless soffice occasionally dies right after refusing an edit (its error
             # box cannot show): that is LibreOffice going away, not a result, so run again
             if r.returncode == 0 or "DisposedException" not in r.stderr:

@@ -20,9 +20,7 @@ DEPT_TITLE = "部门（单位）整体支出绩效目标申报表"
 PROJECT_TITLE = "项目支出绩效目标表"
 
 _LEVEL1 = {l1 for f in FRAMES.values() for l1 in f.level1()}
-_LEVEL2 = {l2 for f in FRAMES.values() for _, l2 in f.pairs()} | {
-    a for f in FRAMES.values() for a, _ in f.aliases
-}
+_LEVEL2 = {l2 for f in FRAMES.values() for _, l2 in f.pairs()} | {a for f in FRAMES.values() for a, _ in f.aliases}
 _NUM = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
 

@@ -97,16 +97,21 @@ def dept_data(f: SeedForm) -> FormData:
     tasks = []
     for task in f.tasks:
         texts = [t for t in task if not re.fullmatch(r"[\d,]+\.\d+", t)]
-        nums = [float(t.replace(",", "")) for t in task[len(texts):]]
+        nums = [float(t.replace(",", "")) for t in task[len(texts) :]]
         row: dict[str, Value] = dict(zip(("function", "task", "projects"), texts, strict=False))
         row.update(zip(("budget", "fiscal", "other"), nums, strict=False))
         tasks.append(row)
-    return FormData(kind="dept", year=2024, fields=fields, tables={
-        "functions": [{"name": a, "description": b} for a, b in functions],
-        "annual_goals": [{"function": a, "goal": b} for a, b in goals],
-        "tasks": tasks,
-        "indicators": _indicators(f),
-    })  # fmt: skip
+    return FormData(
+        kind="dept",
+        year=2024,
+        fields=fields,
+        tables={
+            "functions": [{"name": a, "description": b} for a, b in functions],
+            "annual_goals": [{"function": a, "goal": b} for a, b in goals],
+            "tasks": tasks,
+            "indicators": _indicators(f),
+        },
+    )
 
 
 def _indicators(f: SeedForm) -> list[dict[str, Value]]:
@@ -122,8 +127,12 @@ def project_data(f: SeedForm) -> FormData:
             fields["category"] = cells[3]
         if cells[:1] == ["主管部门"]:
             fields["competent"], fields["implementer"] = cells[1], cells[3]
-        for c, key in (("年度预算资金总额", "total"), ("财政拨款", "fiscal"), ("上年结转资金", "carryover"),
-                       ("其他资金", "other")):  # fmt: skip
+        for c, key in (
+            ("年度预算资金总额", "total"),
+            ("财政拨款", "fiscal"),
+            ("上年结转资金", "carryover"),
+            ("其他资金", "other"),
+        ):
             label = next((x for x in cells if x.rstrip(":：").endswith(c)), None)
             if label and key not in fields:
                 fields[key] = float(cells[cells.index(label) + 1].replace(",", ""))

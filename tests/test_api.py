@@ -30,9 +30,11 @@ def test_every_public_name_resolves_and_is_documented() -> None:
 def test_star_import_and_the_merge_function_beside_its_module() -> None:
     """`from perfxl import *` works, and `perfxl.merge` stays the function even once every
     submodule is loaded (it used to be shadowed by the module of the same name)."""
-    code = ("from perfxl import *; import perfxl, perfxl.merging, perfxl.cli; "
-            "assert callable(merge) and callable(perfxl.merge) and perfxl.merge is perfxl.merging.merge; "
-            "print(len(perfxl.__all__))")  # fmt: skip
+    code = (
+        "from perfxl import *; import perfxl, perfxl.merging, perfxl.cli; "
+        "assert callable(merge) and callable(perfxl.merge) and perfxl.merge is perfxl.merging.merge; "
+        "print(len(perfxl.__all__))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == len(perfxl.__all__)
@@ -49,8 +51,13 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
     for p in sorted((ROOT / "samples").glob("*.xlsx")):
         shutil.copy(p, inbox / p.name)
     shutil.copy(ROOT / "samples" / "catalog.csv", tmp_path / "目录.csv")
-    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) >= 13 and any("dept.budget.use_vs_source" in line for line in lines)

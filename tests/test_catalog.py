@@ -16,8 +16,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "catalog.csv"
 
 def test_sample_catalog_matches_the_seed_directory() -> None:
     entries = read_catalog(SAMPLE)
-    assert [(e.kind, e.seq) for e in entries][:4] == [("dept", "1"), ("dept", "2"), ("dept", "3"),
-                                                      ("project", "1")]  # fmt: skip
+    assert [(e.kind, e.seq) for e in entries][:4] == [("dept", "1"), ("dept", "2"), ("dept", "3"), ("project", "1")]
     assert sum(e.kind == "dept" for e in entries) == 3
     assert sum(e.kind == "project" for e in entries) == 10
     text = seed_text()
@@ -29,11 +28,16 @@ def test_sample_catalog_matches_the_seed_directory() -> None:
 
 def test_gbk_csv_with_blank_category_repeats_the_one_above(tmp_path: Path) -> None:
     p = tmp_path / "目录.csv"
-    p.write_bytes("类别,序号,预算部门及项目名称,主管部门\n部门整体绩效目标,1,甲局,\n"
-                  "项目支出绩效目标,1,项目一,甲局\n,2,项目二,乙局\n".encode("gbk"))  # fmt: skip
+    p.write_bytes(
+        "类别,序号,预算部门及项目名称,主管部门\n部门整体绩效目标,1,甲局,\n"
+        "项目支出绩效目标,1,项目一,甲局\n,2,项目二,乙局\n".encode("gbk")
+    )
     entries = read_catalog(p)
     assert [(e.kind, e.name, e.competent) for e in entries] == [
-        ("dept", "甲局", "甲局"), ("project", "项目一", "甲局"), ("project", "项目二", "乙局")]
+        ("dept", "甲局", "甲局"),
+        ("project", "项目一", "甲局"),
+        ("project", "项目二", "乙局"),
+    ]
 
 
 def test_utf8_bom_and_xlsx(tmp_path: Path) -> None:

@@ -70,8 +70,9 @@ SEED_FINDINGS: dict[str, list[tuple[str, str, str]]] = {
 def fill(data: FormData, path: Path, *, year: int = 2024, entity: str | None = None) -> Path:
     name = entity or str(data.fields.get("dept_name") or data.fields.get("project_name"))
     competent = str(data.fields.get("competent") or name)
-    path.write_bytes(render_template(get_spec(data.kind), year, data=data,
-                                     info=CopyInfo(entity=name, competent=competent)))  # fmt: skip
+    path.write_bytes(
+        render_template(get_spec(data.kind), year, data=data, info=CopyInfo(entity=name, competent=competent))
+    )
     return path
 
 
@@ -98,8 +99,7 @@ def test_findings_carry_the_contract(seed_report: CheckReport) -> None:
     r = next(r for r in seed_report.files if r.entity == "济南市历下区民政局")
     f = next(f for f in r.findings if f.rule == "dept.tasks.total_vs_project")
     d = f.to_dict()
-    assert set(d) == {"rule", "severity", "form", "entity", "file", "sheet", "cell", "message",
-                      "expected", "actual"}  # fmt: skip
+    assert set(d) == {"rule", "severity", "form", "entity", "file", "sheet", "cell", "message", "expected", "actual"}
     assert (d["severity"], d["form"], d["entity"]) == ("warning", "dept", "济南市历下区民政局")
     assert (d["expected"], d["actual"]) == (20670.0, 20507.0)
     assert "20,507.00 万元" in f.message and "-163.00 万元" in f.message
@@ -115,6 +115,7 @@ def test_reader_finds_values_by_defined_name(seed_files: dict[str, Path]) -> Non
 
 
 # ----- what users type --------------------------------------------------------------
+
 
 def project(**changes: object) -> FormData:
     data = seed_data()["妇女儿童工作专项经费"]  # a form with no findings
@@ -163,8 +164,7 @@ def test_funding_not_adding_up(tmp_path: Path) -> None:
     (None, "健全", None, None),
     ("≥", "很多", "次", "value.not_a_number"),
 ])  # fmt: skip
-def test_indicator_typing(op: object, value: object, unit: object, rule: str | None,
-                          tmp_path: Path) -> None:  # fmt: skip
+def test_indicator_typing(op: object, value: object, unit: object, rule: str | None, tmp_path: Path) -> None:
     data = project()
     data.tables["indicators"][7].update(op=op, value=value, unit=unit)  # type: ignore[dict-item]
     found = run_one(data, tmp_path)
@@ -189,6 +189,7 @@ def test_alias_level2_accepted(tmp_path: Path) -> None:
 
 # ----- structure and tampering --------------------------------------------------------
 
+
 def test_not_a_template_is_one_clear_error(tmp_path: Path) -> None:
     p = tmp_path / "其他.xlsx"
     wb = openpyxl.Workbook()
@@ -198,7 +199,9 @@ def test_not_a_template_is_one_clear_error(tmp_path: Path) -> None:
     text.write_text("这不是工作簿", encoding="utf-8")
     report = check_paths([p, text])
     assert [(r.status, [f.rule for f in r.findings]) for r in report.files] == [
-        ("rejected", ["file.not_template"]), ("rejected", ["file.unreadable"])]
+        ("rejected", ["file.not_template"]),
+        ("rejected", ["file.unreadable"]),
+    ]
 
 
 def test_template_of_another_year(tmp_path: Path) -> None:
@@ -216,8 +219,11 @@ def test_relabelled_unprotected_copy(tmp_path: Path) -> None:
     wb.save(p)
     report = check_paths([p], year=2024)
     found = {(f.sheet, f.cell, f.rule) for f in report.files[0].findings}
-    assert found == {("项目支出", "C3", "template.label_changed"), ("项目支出", "", "template.unprotected"),
-                     ("项目支出", "C9", "template.formula_removed")}  # fmt: skip
+    assert found == {
+        ("项目支出", "C3", "template.label_changed"),
+        ("项目支出", "", "template.unprotected"),
+        ("项目支出", "C9", "template.formula_removed"),
+    }
     f = next(f for f in report.files[0].findings if f.rule == "template.label_changed")
     assert (f.expected, f.actual) == ("项目类别", "类别")
 
@@ -232,6 +238,7 @@ def test_deleted_sheet(tmp_path: Path) -> None:
 
 
 # ----- CLI --------------------------------------------------------------------------------
+
 
 def cli(*args: str) -> tuple[int, str, str]:
     r = CliRunner().invoke(main, list(args))
@@ -311,10 +318,16 @@ def test_formula_cells_found_like_a_full_scan(cells: list[tuple[str, str]]) -> N
 
     from perfxl.read import formula_cells
 
-    xml = ('<worksheet><sheetData><row r="1">' + "".join(t.format(ref=ref) for t, ref in cells)
-           + "</row></sheetData><fills><fill/></fills></worksheet>").encode()  # fmt: skip
+    xml = (
+        '<worksheet><sheetData><row r="1">'
+        + "".join(t.format(ref=ref) for t, ref in cells)
+        + "</row></sheetData><fills><fill/></fills></worksheet>"
+    ).encode()
     opened = re.finditer(rb"<(?:x:)?c\s([^>]*)>\s*<(?:x:)?f[\s>/]", xml)
-    full = {re.search(rb"""r=["']([A-Z]+[0-9]+)""", m.group(1)).group(1).decode() for m in opened  # type: ignore[union-attr]
-            if not m.group(1).endswith(b"/")}  # fmt: skip
+    full = {
+        re.search(rb"""r=["']([A-Z]+[0-9]+)""", m.group(1)).group(1).decode()
+        for m in opened  # type: ignore[union-attr]
+        if not m.group(1).endswith(b"/")
+    }
     assert formula_cells(xml) == full
     assert full == {ref for t, ref in cells if re.search(r"<(x:)?c [^>]*>\s*<(x:)?f", t.split("v>")[0])}

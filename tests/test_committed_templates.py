@@ -23,6 +23,4 @@ def test_committed_template_is_current(kind: str) -> None:
 
 
 def test_nothing_else_in_the_folder() -> None:
-    assert sorted(p.name for p in DIR.iterdir()) == sorted(
-        template_filename(get_spec(k), 2024) for k in KINDS
-    )
+    assert sorted(p.name for p in DIR.iterdir()) == sorted(template_filename(get_spec(k), 2024) for k in KINDS)

@@ -55,8 +55,10 @@ def test_check_gives_one_clear_answer_per_file(corpus: tuple[Path, dict[str, Exp
 def test_cli_check_never_shows_a_traceback(corpus: tuple[Path, dict[str, Expect]], tmp_path: Path) -> None:
     folder, expected = corpus
     files = [str(p) for p in sorted(folder.iterdir())]
-    r = CliRunner().invoke(main, ["check", *files, "--year", "2024", "--json", str(tmp_path / "r.json"),
-                                  "--annotate", str(tmp_path / "ann")])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        ["check", *files, "--year", "2024", "--json", str(tmp_path / "r.json"), "--annotate", str(tmp_path / "ann")],
+    )
     assert r.exit_code == 1, r.output
     assert ("Traceback" not in r.output and r.exception is None) or isinstance(r.exception, SystemExit)
     doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
@@ -202,8 +204,9 @@ def test_xml_layout_does_not_change_findings(tmp_path: Path) -> None:
         base = check_paths(samples, year=2024).files
         other = check_paths(sorted(folder.iterdir()), year=2024).files
         for a, b in zip(base, other, strict=True):
-            assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == \
-                [(f.rule, f.sheet, f.cell, f.message) for f in b.findings], (edit.__name__, a.path.name)  # fmt: skip
+            assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == [
+                (f.rule, f.sheet, f.cell, f.message) for f in b.findings
+            ], (edit.__name__, a.path.name)
 
 
 def test_external_entities_are_never_resolved(corpus: tuple[Path, dict[str, Expect]]) -> None:
@@ -290,11 +293,15 @@ def _mutate(member: str, body: bytes, flips: list[tuple[int, int]], shuffle: boo
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(member=st.sampled_from(MEMBERS),
-       flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
-       shuffle=st.booleans(), raw_flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3))
-def test_fuzzed_workbooks_never_crash(member: str, flips: list[tuple[int, int]], shuffle: bool,
-                                      raw_flips: list[tuple[int, int]], tmp_path: Path) -> None:  # fmt: skip
+@given(
+    member=st.sampled_from(MEMBERS),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
+    shuffle=st.booleans(),
+    raw_flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+)
+def test_fuzzed_workbooks_never_crash(
+    member: str, flips: list[tuple[int, int]], shuffle: bool, raw_flips: list[tuple[int, int]], tmp_path: Path
+) -> None:
     data = bytearray(_mutate(member, CLEAN_BYTES, flips, shuffle))
     for pos, val in raw_flips:  # and damage the zip container itself
         data[pos % len(data)] = val
@@ -308,6 +315,7 @@ def test_fuzzed_workbooks_never_crash(member: str, flips: list[tuple[int, int]],
 
 # ----- killed midway -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("delay", [0.3, 0.9, 1.6])
 def test_merge_killed_midway_leaves_previous_output(delay: float, tmp_path: Path) -> None:
     inbox = tmp_path / "in"
@@ -316,22 +324,48 @@ def test_merge_killed_midway_leaves_previous_output(delay: float, tmp_path: Path
         (inbox / f"{i:03d}.xlsx").write_bytes(CLEAN_BYTES)
     out = tmp_path / "汇总.xlsx"
     out.write_bytes(b"previous output")
-    code = ("import sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',sys.argv[2],'-q'];"
-            "main()")
+    code = (
+        "import sys; from perfxl.cli import main; sys.argv=['perfxl','merge',sys.argv[1],'-o',sys.argv[2],'-q'];main()"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(inbox), str(out)])
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its worker processes go with it (none left waiting forever on a dead parent)
+    deadline = time.monotonic() + 5
+    while (left := _processes_mentioning(str(inbox))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left
     body = out.read_bytes()
     if body != b"previous output":  # it finished before the kill: then it is whole
         with zipfile.ZipFile(io.BytesIO(body)) as z:
             assert z.testzip() is None and "xl/workbook.xml" in z.namelist()
 
 
-@given(members=st.lists(st.tuples(st.binary(max_size=3000) | st.text(max_size=800).map(str.encode),
-                                  st.sampled_from([(zipfile.ZIP_STORED, None), (zipfile.ZIP_DEFLATED, 1),
-                                                   (zipfile.ZIP_DEFLATED, 9)])), min_size=1, max_size=6),
-       flip=st.integers(min_value=0))  # fmt: skip
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode("utf-8", "replace")
+            state = (proc / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+@given(
+    members=st.lists(
+        st.tuples(
+            st.binary(max_size=3000) | st.text(max_size=800).map(str.encode),
+            st.sampled_from([(zipfile.ZIP_STORED, None), (zipfile.ZIP_DEFLATED, 1), (zipfile.ZIP_DEFLATED, 9)]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    flip=st.integers(min_value=0),
+)
 def test_member_reader_agrees_with_zipfile(members: list[tuple[bytes, tuple[int, int | None]]], flip: int) -> None:
     """The in-memory member reader returns what zipfile returns, and fails where zipfile fails."""
     from perfxl.read import read_member

@@ -43,14 +43,17 @@ def test_opens_protected_and_typing_respects_locks(kind: str, template_files: di
     total = next(c for c in cells if c.role == "total")
     check = next(c for c in cells if c.role == "check")
     text_input = next(c for c in cells if c.role == "input" and c.field and c.type.value == "text")
-    report = lo.probe(template_files[kind], [
-        {"op": "sheets"},
-        {"op": "locked", "cells": roles},
-        {"op": "type", "cells": [[text_input.sheet, text_input.ref, "测试单位"]]},
-        {"op": "print_ranges"},
-        {"op": "recalc"},
-        {"op": "read", "cells": [[c.sheet, c.ref] for c in cells if c.role == "check"]},
-    ])  # fmt: skip
+    report = lo.probe(
+        template_files[kind],
+        [
+            {"op": "sheets"},
+            {"op": "locked", "cells": roles},
+            {"op": "type", "cells": [[text_input.sheet, text_input.ref, "测试单位"]]},
+            {"op": "print_ranges"},
+            {"op": "recalc"},
+            {"op": "read", "cells": [[c.sheet, c.ref] for c in cells if c.role == "check"]},
+        ],
+    )
     assert report["loaded"]
     sheets, locked, typed, prints, _, blank_checks = report["steps"]
     # an empty form shows no ✓ and no ✗ (one typed name does not trigger any rule)
@@ -58,8 +61,7 @@ def test_opens_protected_and_typing_respects_locks(kind: str, template_files: di
     # headless LibreOffice 7.4 dies on a second refused edit in one session (its
     # error box cannot show), so each further locked cell gets a session of its own
     for c, text in ((label, "改了"), (total, "1"), (check, "✓")):
-        typed.update(lo.probe(template_files[kind], [
-            {"op": "type", "cells": [[c.sheet, c.ref, text]]}])["steps"][0])  # fmt: skip
+        typed.update(lo.probe(template_files[kind], [{"op": "type", "cells": [[c.sheet, c.ref, text]]}])["steps"][0])
     visible = [s["name"] for s in sheets["sheets"] if s["visible"]]
     assert visible == [*[s.name for s in get_spec(kind).sheets], INSTRUCTIONS_SHEET]
     assert all(s["protected"] for s in sheets["sheets"])
@@ -80,8 +82,7 @@ def test_opens_protected_and_typing_respects_locks(kind: str, template_files: di
     ("dept", "投入管理指标", ["预算配置", "预算编制", "预算执行", "财务管理", "资产管理"]),
     ("project", "效益指标", ["经济效益指标", "社会效益指标", "生态效益指标", "可持续发展影响指标"]),
 ])  # fmt: skip
-def test_validation_lists_resolve(kind: str, level1: str, level2s: list[str],
-                                  template_files: dict) -> None:  # fmt: skip
+def test_validation_lists_resolve(kind: str, level1: str, level2s: list[str], template_files: dict) -> None:
     layout = build_layout(get_spec(kind), 2024)
     pos = layout.tables["indicators"]
     # LibreOffice reports a validation formula relative to the range's first cell
@@ -89,9 +90,12 @@ def test_validation_lists_resolve(kind: str, level1: str, level2s: list[str],
     l1, l2 = a1(row, pos.col("level1")), a1(row, pos.col("level2"))
     op, unit = a1(row, pos.col("op")), a1(row, pos.col("unit"))
     s = pos.sheet
-    first = report_validation = lo.probe(template_files[kind], [
-        {"op": "validation", "cells": [[s, l1], [s, l2], [s, op], [s, unit]]},
-    ])["steps"][0]  # fmt: skip
+    first = report_validation = lo.probe(
+        template_files[kind],
+        [
+            {"op": "validation", "cells": [[s, l1], [s, l2], [s, op], [s, unit]]},
+        ],
+    )["steps"][0]
     assert {v["type"] for v in first.values()} == {"LIST"}
     assert report_validation[f"{s}!{unit}"]["error_style"] == "INFO"  # other units allowed
     f2 = report_validation[f"{s}!{l2}"]["formula1"]
@@ -100,14 +104,17 @@ def test_validation_lists_resolve(kind: str, level1: str, level2s: list[str],
     steps: list[dict[str, Any]] = [
         {"op": "unprotect", "password": DEFAULT_PASSWORD},
         {"op": "set", "cells": [[s, l1, level1]]},
-        {"op": "formula", "cells": [
-            [s, scratch, f"=ROWS({f2})"],
-            *[[s, a1(row, 11 + i), f"=INDEX({f2};{i + 1})"] for i in range(n)],
-            [s, a1(row, 20), "=ROWS(lst_units)"],
-            [s, a1(row, 21), "=INDEX(lst_ops;6)"],
-            [s, a1(row, 22), "=ROWS(lst_level1)"],
-        ]},
-    ]  # fmt: skip
+        {
+            "op": "formula",
+            "cells": [
+                [s, scratch, f"=ROWS({f2})"],
+                *[[s, a1(row, 11 + i), f"=INDEX({f2};{i + 1})"] for i in range(n)],
+                [s, a1(row, 20), "=ROWS(lst_units)"],
+                [s, a1(row, 21), "=INDEX(lst_ops;6)"],
+                [s, a1(row, 22), "=ROWS(lst_level1)"],
+            ],
+        },
+    ]
     res = lo.probe(template_files[kind], steps)["steps"][2]
     assert res[f"{s}!{scratch}"]["value"] == n
     assert [res[f"{s}!{a1(row, 11 + i)}"]["string"] for i in range(n)] == level2s
@@ -127,7 +134,7 @@ def _dept_inputs(layout: Layout, seed_form: Any) -> tuple[list[list[Any]], dict,
     rows = []
     for i, task in enumerate(seed_form.tasks):
         texts = [t for t in task if not t.replace(",", "").replace(".", "").isdigit()]
-        nums = [float(t.replace(",", "")) for t in task[len(texts):]]
+        nums = [float(t.replace(",", "")) for t in task[len(texts) :]]
         row = dict(zip(("budget", "fiscal", "other"), nums + [None] * (3 - len(nums)), strict=True))
         rows.append(row)
         for cid, text in zip(("function", "task", "projects"), texts, strict=False):
@@ -138,19 +145,22 @@ def _dept_inputs(layout: Layout, seed_form: Any) -> tuple[list[list[Any]], dict,
     return cells, fields, {"tasks": rows}
 
 
-@pytest.mark.parametrize("entity", ["济南市历下区民政局", "济南市历下区教育和体育局",
-                                    "济南市历下区人民政府建筑新村街道办事处"])  # fmt: skip
-def test_seed_department_numbers_compute_like_the_python_rules(entity: str,
-                                                                template_files: dict) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "entity", ["济南市历下区民政局", "济南市历下区教育和体育局", "济南市历下区人民政府建筑新村街道办事处"]
+)
+def test_seed_department_numbers_compute_like_the_python_rules(entity: str, template_files: dict) -> None:
     seed_form = next(f for f in forms() if f.name == entity)
     layout = build_layout(get_spec("dept"), 2024)
     inputs, fields, tables = _dept_inputs(layout, seed_form)
     checks = [c for c in layout.cells() if c.role in ("check", "total", "check_value")]
-    report = lo.probe(template_files["dept"], [
-        {"op": "set", "cells": inputs},
-        {"op": "recalc"},
-        {"op": "read", "cells": [[c.sheet, c.ref] for c in checks]},
-    ])  # fmt: skip
+    report = lo.probe(
+        template_files["dept"],
+        [
+            {"op": "set", "cells": inputs},
+            {"op": "recalc"},
+            {"op": "read", "cells": [[c.sheet, c.ref] for c in checks]},
+        ],
+    )
     got = report["steps"][2]
     # every ✓/✗ cell shows what the Python rule says, row by row
     by_rule = {r.id: evaluate(r, fields, tables) for r in rules_for("dept")}
@@ -173,8 +183,12 @@ def test_seed_department_numbers_compute_like_the_python_rules(entity: str,
     total = {c.formula: got[f"{c.sheet}!{c.ref}"]["value"] for c in checks if c.role == "total"}
     money = seed_form.money
     sums = sorted(total.values())
-    for a, b in (("exp_basic", "exp_project"), ("src_fiscal", "src_other"),
-                 ("nat_operating", "nat_specific"), ("sp_local", "sp_transfer")):  # fmt: skip
+    for a, b in (
+        ("exp_basic", "exp_project"),
+        ("src_fiscal", "src_other"),
+        ("nat_operating", "nat_specific"),
+        ("sp_local", "sp_transfer"),
+    ):
         want = (money[a] or 0) + (money[b] or 0)
         assert any(abs(v - want) < 1e-6 for v in sums), (a, b)
     task_total = sum(r["budget"] or 0 for r in tables["tasks"])
@@ -190,9 +204,11 @@ def test_seed_outcomes_are_the_known_inconsistencies() -> None:
             continue
         _, fields, tables = _dept_inputs(layout, f)
         failed[f.name] = sorted(
-            (o.rule.id, result_text(o)) for r in rules_for("dept") for o in evaluate(r, fields, tables)
+            (o.rule.id, result_text(o))
+            for r in rules_for("dept")
+            for o in evaluate(r, fields, tables)
             if o.status == "fail"
-        )  # fmt: skip
+        )
     assert failed == {
         "济南市历下区教育和体育局": [
             ("dept.budget.use_vs_source", "✗ 差额 -327.89"),
@@ -214,14 +230,20 @@ def test_project_funds_check_in_libreoffice(template_files: dict) -> None:
     check = next(c for c in layout.cells() if c.role == "check")
     total = next(c for c in layout.cells() if c.role == "total")
     steps = [
-        {"op": "set", "cells": [[*field_cell(layout, "total"), 80], [*field_cell(layout, "fiscal"), 70],
-                                [*field_cell(layout, "carryover"), 0]]},
+        {
+            "op": "set",
+            "cells": [
+                [*field_cell(layout, "total"), 80],
+                [*field_cell(layout, "fiscal"), 70],
+                [*field_cell(layout, "carryover"), 0],
+            ],
+        },
         {"op": "recalc"},
         {"op": "read", "cells": [[check.sheet, check.ref], [total.sheet, total.ref]]},
         {"op": "set", "cells": [[*field_cell(layout, "other"), 10]]},
         {"op": "recalc"},
         {"op": "read", "cells": [[check.sheet, check.ref]]},
-    ]  # fmt: skip
+    ]
     r = lo.probe(template_files["project"], steps)["steps"]
     assert r[2][f"{check.sheet}!{check.ref}"]["string"] == "✗ 差额 10.00"
     assert r[2][f"{total.sheet}!{total.ref}"]["value"] == 70
@@ -237,16 +259,18 @@ def test_annotated_copy_opens_in_libreoffice(tmp_path: Path) -> None:
 
     data = seed_data()["济南市历下区民政局"]
     src = tmp_path / "民政局.xlsx"
-    src.write_bytes(render_template(get_spec("dept"), 2024, data=data,
-                                    info=CopyInfo(entity="济南市历下区民政局")))  # fmt: skip
+    src.write_bytes(render_template(get_spec("dept"), 2024, data=data, info=CopyInfo(entity="济南市历下区民政局")))
     report = check_paths([src])
     out = annotate(report.files[0], tmp_path / "out")
     assert out is not None
-    r = lo.probe(out, [
-        {"op": "sheets"},
-        {"op": "comments", "cells": [["年度主要任务", "E34"], ["年度绩效指标", "E6"]]},
-        {"op": "read", "cells": [["校验结果", "C2"], ["校验结果", "E2"], ["部门整体", "C13"]]},
-    ])  # fmt: skip
+    r = lo.probe(
+        out,
+        [
+            {"op": "sheets"},
+            {"op": "comments", "cells": [["年度主要任务", "E34"], ["年度绩效指标", "E6"]]},
+            {"op": "read", "cells": [["校验结果", "C2"], ["校验结果", "E2"], ["部门整体", "C13"]]},
+        ],
+    )
     sheets, comments, cells = r["steps"]
     visible = [s["name"] for s in sheets["sheets"] if s["visible"]]
     assert visible[0] == "校验结果" and "部门整体" in visible

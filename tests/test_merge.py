@@ -62,8 +62,15 @@ def test_roster_and_sheet_rows(merged: tuple[MergeResult, Path]) -> None:
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == SHEETS
     rows = {n: wb[n].max_row - 1 for n in SHEETS[1:]}
-    assert rows == {"提交情况": 13, "部门整体": 3, "年度主要任务": 18, "项目": 10, "绩效指标": 432,
-                    "交叉校验": len(result.checks), "问题清单": 37}  # fmt: skip
+    assert rows == {
+        "提交情况": 13,
+        "部门整体": 3,
+        "年度主要任务": 18,
+        "项目": 10,
+        "绩效指标": 432,
+        "交叉校验": len(result.checks),
+        "问题清单": 37,
+    }
     for name in SHEETS[1:]:
         ws = wb[name]
         assert ws.freeze_panes == "A2" and ws.auto_filter.ref, name
@@ -148,13 +155,17 @@ def test_every_input_accounted_for(tmp_path: Path) -> None:
     assert sum(counts[s] for s in ("accepted", "superseded", "duplicate", "rejected", "skipped")) == len(files)
     assert ("accepted", "更正版.xlsx") in status
     assert ("skipped", "~$部门整体_01.xlsx") in status
-    assert {f.rule for f in result.findings} >= {"catalog.missing", "file.unreadable", "submission.superseded",
-                                                 "submission.duplicate"}  # fmt: skip
+    assert {f.rule for f in result.findings} >= {
+        "catalog.missing",
+        "file.unreadable",
+        "submission.superseded",
+        "submission.duplicate",
+    }
 
 
 def test_formula_like_text_stays_text(tmp_path: Path) -> None:
     data = json.loads((SAMPLES / "data" / "项目支出_08_两馆免费开放.json").read_text(encoding="utf-8"))
-    evil = ["=HYPERLINK(\"http://x\",\"点我\")", "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+1", "-2+3", "=100%"]
+    evil = ['=HYPERLINK("http://x","点我")', "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+1", "-2+3", "=100%"]
     data["fields"]["goal"] = evil[0]
     data["fields"]["implementer"] = evil[1]
     data["fields"]["category"] = "字面_x0041_编码"  # must not turn into "A" on the way through
@@ -166,7 +177,8 @@ def test_formula_like_text_stays_text(tmp_path: Path) -> None:
         sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         names = z.namelist()
     strings = "".join(sheets) + "".join(  # inline strings (constant-memory mode) or a shared table
-        zipfile.ZipFile(out).read(n).decode() for n in names if n == "xl/sharedStrings.xml")
+        zipfile.ZipFile(out).read(n).decode() for n in names if n == "xl/sharedStrings.xml"
+    )
     assert not any("<f>" in s or "<f " in s for s in sheets)  # no formulas anywhere
     for text in evil:
         esc = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
@@ -178,8 +190,10 @@ def test_formula_like_text_stays_text(tmp_path: Path) -> None:
 def test_cli_merge(tmp_path: Path) -> None:
     out = tmp_path / "汇总.xlsx"
     js = tmp_path / "汇总.json"
-    r = CliRunner().invoke(main, ["merge", *map(str, samples()), "--catalog", str(CATALOG), "-o", str(out),
-                                  "--json", str(js), "--jobs", "2"])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        ["merge", *map(str, samples()), "--catalog", str(CATALOG), "-o", str(out), "--json", str(js), "--jobs", "2"],
+    )
     assert r.exit_code == 0, r.output
     assert "已接收 13" in r.stdout and f"不通过 {len(FAILED) + 1} 项" in r.stdout  # 劳模 fails twice
     doc = json.loads(js.read_text(encoding="utf-8"))
@@ -224,19 +238,32 @@ ODD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max
 def _odd_result(texts: list[str], numbers: list[float], base: Path) -> MergeResult:
     from perfxl.findings import Finding, Severity
 
-    findings = [Finding(rule=f"r{i}", severity=list(Severity)[i % 3], message=t, entity=t[::-1],
-                        file=str(base / "来源.xlsx"), sheet="表", cell=f"B{i + 1}",
-                        expected=numbers[i % len(numbers)] if numbers else t, actual=i % 2 == 0)
-                for i, t in enumerate(texts)]  # fmt: skip
+    findings = [
+        Finding(
+            rule=f"r{i}",
+            severity=list(Severity)[i % 3],
+            message=t,
+            entity=t[::-1],
+            file=str(base / "来源.xlsx"),
+            sheet="表",
+            cell=f"B{i + 1}",
+            expected=numbers[i % len(numbers)] if numbers else t,
+            actual=i % 2 == 0,
+        )
+        for i, t in enumerate(texts)
+    ]
     return MergeResult(roster=[], checks=[], findings=findings, year=2024)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(texts=st.lists(ODD_TEXT, min_size=1, max_size=12),
-       numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**12, 10**12), max_size=4),
-       max_links=st.integers(0, 14))  # fmt: skip
-def test_fast_rows_write_what_xlsxwriter_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str],
-                                                numbers: list[float], max_links: int) -> None:  # fmt: skip
+@given(
+    texts=st.lists(ODD_TEXT, min_size=1, max_size=12),
+    numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**12), 10**12), max_size=4),
+    max_links=st.integers(0, 14),
+)
+def test_fast_rows_write_what_xlsxwriter_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str], numbers: list[float], max_links: int
+) -> None:
     """The row writer emits, byte for byte, what XlsxWriter's cell API writes: escaping,
     whitespace, numbers, hyperlinks up to the per-sheet limit and the note beyond it."""
     import perfxl.consolidated as consolidated
@@ -251,8 +278,9 @@ def test_fast_rows_write_what_xlsxwriter_writes(tmp_path: Path, monkeypatch: pyt
 
 
 @pytest.mark.parametrize("max_links", [65_000, 7])
-def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch,
-                                  max_links: int) -> None:  # fmt: skip
+def test_fast_rows_on_the_samples(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, max_links: int
+) -> None:
     from xlsxwriter.worksheet import Worksheet
 
     import perfxl.consolidated as consolidated
@@ -261,8 +289,11 @@ def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch:
     monkeypatch.setattr(consolidated, "MAX_LINKS", max_links)
     fast = write_consolidated(result, first.parent / f"fast{max_links}.xlsx")
     monkeypatch.setattr(consolidated, "FAST_ROWS", False)  # every cell through XlsxWriter's API,
-    monkeypatch.setattr(consolidated._FastSheet, "_write_optimized_sheet_data",  # and its own copying
-                        Worksheet._write_optimized_sheet_data)  # fmt: skip
+    monkeypatch.setattr(
+        consolidated._FastSheet,
+        "_write_optimized_sheet_data",  # and its own copying
+        Worksheet._write_optimized_sheet_data,
+    )
     slow = write_consolidated(result, first.parent / f"slow{max_links}.xlsx")
     assert fast.read_bytes() == slow.read_bytes()
     if max_links == 7:
@@ -273,8 +304,9 @@ def test_fast_rows_on_the_samples(merged: tuple[MergeResult, Path], monkeypatch:
         assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about
 
 
-def test_parallel_pieces_write_the_same_bytes(merged: tuple[MergeResult, Path],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_parallel_pieces_write_the_same_bytes(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With --jobs, forked workers render 绩效指标 in pieces; the workbook is byte-identical."""
     import perfxl.consolidated as consolidated
 

@@ -33,8 +33,11 @@ def test_registry_ids_unique_and_chinese_titles() -> None:
         assert r.id.startswith(f"{r.kind}.")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in r.title)
     assert {r.id for r in rules_for("project")} == {
-        "project.funds.total", "project.cost.total_vs_budget", "project.cost.components_vs_total",
-        "project.cost.unit_standard"}
+        "project.funds.total",
+        "project.cost.total_vs_budget",
+        "project.cost.components_vs_total",
+        "project.cost.unit_standard",
+    }
 
 
 def test_tolerance_derives_from_precision() -> None:
@@ -68,9 +71,11 @@ def test_le_rule_and_skip_when_incomplete() -> None:
 
 def test_row_rule_yields_one_outcome_per_filled_row() -> None:
     rule = RULES_BY_ID["dept.tasks.row_sum"]
-    rows = [{"budget": 286.26, "fiscal": 114.0, "other": 172.26},
-            {"budget": None, "fiscal": None, "other": None},
-            {"budget": 10.0, "fiscal": 9.0, "other": None}]  # fmt: skip
+    rows = [
+        {"budget": 286.26, "fiscal": 114.0, "other": 172.26},
+        {"budget": None, "fiscal": None, "other": None},
+        {"budget": 10.0, "fiscal": 9.0, "other": None},
+    ]
     out = evaluate(rule, {}, {"tasks": rows})
     assert [(o.row, o.status) for o in out] == [(0, "pass"), (2, "fail")]
     assert result_text(out[1]) == "✗ 差额 1.00"
@@ -84,21 +89,30 @@ def test_column_total_rule() -> None:
 
 
 def test_flag_strategy_reports_incomplete() -> None:
-    rule = Rule(id="x.flag", kind="project", title="测试", left_label="a", left=(fld("a"),),
-                op=Op.EQ, right_label="b", right=(fld("b"),), severity=Severity.ERROR,
-                missing=Missing.FLAG)  # fmt: skip
+    rule = Rule(
+        id="x.flag",
+        kind="project",
+        title="测试",
+        left_label="a",
+        left=(fld("a"),),
+        op=Op.EQ,
+        right_label="b",
+        right=(fld("b"),),
+        severity=Severity.ERROR,
+        missing=Missing.FLAG,
+    )
     (o,) = evaluate(rule, {"a": 1.0})
     assert o.status == "incomplete" and result_text(o) == "✗ 未填完整"
 
 
-RES = Resolver(field=lambda f: f"'S'!${f}$1", column=lambda t, c: f"'T'!${c}$1:${c}$9",
-               row_cell=lambda t, c, r: f"{c}{r + 1}")  # fmt: skip
+RES = Resolver(
+    field=lambda f: f"'S'!${f}$1", column=lambda t, c: f"'T'!${c}$1:${c}$9", row_cell=lambda t, c, r: f"{c}{r + 1}"
+)
 
 
 def test_formulas_mirror_the_rule() -> None:
     assert side_formula(USE_VS_SOURCE.left, RES) == "SUM('S'!$exp_basic$1,'S'!$exp_project$1)"
-    assert side_formula((colsum("tasks.budget"), fld("x", -1)), RES) == (
-        "SUM('T'!$budget$1:$budget$9)-SUM('S'!$x$1)")
+    assert side_formula((colsum("tasks.budget"), fld("x", -1)), RES) == ("SUM('T'!$budget$1:$budget$9)-SUM('S'!$x$1)")
     f = result_formula(USE_VS_SOURCE, "C1", "D1", "(P)")
     assert f.startswith('IF((P)=0,"",IF(ABS(ROUND((C1)-(D1),6))<=0.020000001,"✓"')
     assert '"✗ 差额 "&TEXT((C1)-(D1),"#,##0.00")' in f

@@ -29,8 +29,9 @@ PREFIX = {"dept": "部门整体", "project": "项目支出"}
 
 
 def entries() -> list[tuple[str, str, str]]:
-    return [(e.kind, e.name, f"{PREFIX[e.kind]}_{int(e.seq):02d}_{e.name}")
-            for e in read_catalog(SAMPLES / "catalog.csv")]  # fmt: skip
+    return [
+        (e.kind, e.name, f"{PREFIX[e.kind]}_{int(e.seq):02d}_{e.name}") for e in read_catalog(SAMPLES / "catalog.csv")
+    ]
 
 
 def load(stem: str) -> FormData:
@@ -67,6 +68,7 @@ def test_json_schema_is_current_and_samples_validate(kind: str) -> None:
 
 
 # ----- faithful to the seed -------------------------------------------------------------
+
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+|</?p>", "", text)
@@ -153,10 +155,14 @@ def _deviation(row: dict[str, object], target: str) -> str | None:
 
 # ----- JSON round trip ---------------------------------------------------------------------
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
-               min_size=1, max_size=60).filter(lambda s: s.strip() == s and s != "")  # fmt: skip
-long_text = st.text(alphabet="预算绩效目标管理年度任务，。、（）abc 123\n", min_size=1, max_size=3000).map(
-    str.strip).filter(bool)
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"), min_size=1, max_size=60
+).filter(lambda s: s.strip() == s and s != "")
+long_text = (
+    st.text(alphabet="预算绩效目标管理年度任务，。、（）abc 123\n", min_size=1, max_size=3000)
+    .map(str.strip)
+    .filter(bool)
+)
 money = st.decimals(min_value=0, max_value=10**9, places=2).map(float)
 
 
@@ -166,8 +172,13 @@ def form_data(draw: st.DrawFn, kind: str) -> FormData:
 
     def value(t: ValueType, max_length: int | None) -> object:
         if t in NUMERIC_TYPES:
-            return draw(st.one_of(st.none(), money if t is ValueType.MONEY else st.integers(0, 10**6),
-                                  st.sampled_from(["1,616.61", " 80 ", "四十万"])))  # fmt: skip
+            return draw(
+                st.one_of(
+                    st.none(),
+                    money if t is ValueType.MONEY else st.integers(0, 10**6),
+                    st.sampled_from(["1,616.61", " 80 ", "四十万"]),
+                )
+            )
         if t is ValueType.TARGET:
             return draw(st.one_of(st.none(), money, text))
         if t is ValueType.LONGTEXT:
@@ -188,8 +199,9 @@ def form_data(draw: st.DrawFn, kind: str) -> FormData:
     return FormData(kind=kind, year=draw(st.integers(2020, 2030)), fields=fields, tables=tables)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(data=st.sampled_from(["dept", "project"]).flatmap(form_data))
 def test_export_of_fill_is_identity(data: FormData, tmp_path: Path) -> None:
     path = fill_file(data, tmp_path / "rt.xlsx")
@@ -215,6 +227,7 @@ def test_cli_fill_and_export(tmp_path: Path) -> None:
 
 # ----- bad samples ----------------------------------------------------------------------------
 
+
 def test_bad_samples_are_current(tmp_path: Path) -> None:
     fresh = build_bad(tmp_path / "bad", DATA)
     committed = sorted((SAMPLES / "bad").glob("*.xlsx"))
@@ -222,7 +235,8 @@ def test_bad_samples_are_current(tmp_path: Path) -> None:
     for case in CASES:
         if case.after is None:  # edits made with openpyxl carry a save time
             assert (tmp_path / "bad" / f"{case.name}.xlsx").read_bytes() == (
-                SAMPLES / "bad" / f"{case.name}.xlsx").read_bytes(), case.name
+                SAMPLES / "bad" / f"{case.name}.xlsx"
+            ).read_bytes(), case.name
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -58,10 +58,11 @@ def test_sheet_contents_follow_the_seed_order(kind: str) -> None:
     layout = build_layout(spec, 2024)
     order = {label: i for i, label in enumerate(SEED_LABELS[kind])}
     for sl in layout.sheets:
-        seen = [order[c.text.removeprefix("其中：")]
-                for c in sorted(sl.cells, key=lambda c: (c.row, c.col))
-                if c.text and c.role != "title" and c.text.removeprefix("其中：") in order
-                and c.text not in GENERIC]  # fmt: skip
+        seen = [
+            order[c.text.removeprefix("其中：")]
+            for c in sorted(sl.cells, key=lambda c: (c.row, c.col))
+            if c.text and c.role != "title" and c.text.removeprefix("其中：") in order and c.text not in GENERIC
+        ]
         firsts = list(dict.fromkeys(seen))
         assert firsts == sorted(firsts), (sl.spec.name, [SEED_LABELS[kind][i] for i in firsts])
 
@@ -97,23 +98,22 @@ def test_year_is_a_parameter(kind: str) -> None:
 
 def test_every_field_placed_once_and_bad_specs_rejected() -> None:
     spec = get_spec("project")
-    placed = [i.field for s in spec.sheets for b in s.blocks if isinstance(b, Row)
-              for i in b.items if isinstance(i, Input)]  # fmt: skip
-    assert sorted(placed) == sorted(f.id for f in spec.fields)
-    assert [b.table for s in spec.sheets for b in s.blocks if isinstance(b, TableBlock)] == [
-        "indicators"
+    placed = [
+        i.field for s in spec.sheets for b in s.blocks if isinstance(b, Row) for i in b.items if isinstance(i, Input)
     ]
+    assert sorted(placed) == sorted(f.id for f in spec.fields)
+    assert [b.table for s in spec.sheets for b in s.blocks if isinstance(b, TableBlock)] == ["indicators"]
     first = spec.sheets[0]
     broken_row = Row((Text("多余"), Input("total")))  # total placed twice
     broken = dataclasses.replace(
-        spec, sheets=(dataclasses.replace(first, blocks=(*first.blocks, broken_row)),
-                      *spec.sheets[1:]))  # fmt: skip
+        spec, sheets=(dataclasses.replace(first, blocks=(*first.blocks, broken_row)), *spec.sheets[1:])
+    )
     with pytest.raises(SpecError, match="placed exactly once"):
         validate_spec(broken)
     too_wide = Row((Text("x", span=9),))
     broken = dataclasses.replace(
-        spec, sheets=(dataclasses.replace(first, blocks=(too_wide, *first.blocks)),
-                      *spec.sheets[1:]))  # fmt: skip
+        spec, sheets=(dataclasses.replace(first, blocks=(too_wide, *first.blocks)), *spec.sheets[1:])
+    )
     with pytest.raises(SpecError, match="spans"):
         validate_spec(broken)
     with pytest.raises(SpecError):

@@ -125,8 +125,16 @@ def test_defined_name_for_every_field_table_and_column(kind: str, books: dict) -
         assert max_col - min_col + 1 == len(t.columns)
         for col in t.columns:
             assert f"col_{t.id}_{col.id}" in names
-    for lst in ("lst_level1", "lst_frame_l1", "lst_frame_l2", "lst_ops", "lst_units",
-                "lst_category", "lst_yesno", "perfxl_meta"):  # fmt: skip
+    for lst in (
+        "lst_level1",
+        "lst_frame_l1",
+        "lst_frame_l2",
+        "lst_ops",
+        "lst_units",
+        "lst_category",
+        "lst_yesno",
+        "perfxl_meta",
+    ):
         assert lst in names
 
 
@@ -214,8 +222,9 @@ def test_print_setup(kind: str, books: dict) -> None:
         for cell in sl.cells:  # long text wraps instead of spilling over
             if cell.role in ("label", "input", "header") and cell.type not in NUMERIC:
                 assert ws[cell.ref].alignment.wrap_text, (sl.spec.name, cell.ref)
-        assert all(ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width > 0
-                   for i in range(len(sl.spec.widths)))  # fmt: skip
+        assert all(
+            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width > 0 for i in range(len(sl.spec.widths))
+        )
     indicators = wb[get_spec(kind).sheets[-1].name]
     assert indicators.print_title_rows  # the long table repeats its header
 
@@ -226,8 +235,7 @@ def test_no_merged_cells_touch_table_rows(kind: str, books: dict) -> None:
     layout = build_layout(get_spec(kind), 2024)
     for pos in layout.tables.values():
         for rng in wb[pos.sheet].merged_cells.ranges:
-            assert rng.max_row < pos.header_row + 1 or rng.min_row > pos.last_row + 1, (
-                pos.table, str(rng))
+            assert rng.max_row < pos.header_row + 1 or rng.min_row > pos.last_row + 1, (pos.table, str(rng))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -244,9 +252,11 @@ def test_metadata_and_fingerprint_reproducible_from_the_file(kind: str, books: d
 
 
 @settings(max_examples=6, deadline=None)
-@given(entity=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
-       competent=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
-       kind=st.sampled_from(KINDS))  # fmt: skip
+@given(
+    entity=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    competent=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    kind=st.sampled_from(KINDS),
+)
 def test_copy_fingerprint_reproducible_from_the_copy(entity: str, competent: str, kind: str) -> None:
     """Copies issued for someone carry their names locked; the fingerprint computed per copy
     from shared parts and slots equals the hash of the cells the copy really holds."""
@@ -296,8 +306,7 @@ def test_deterministic_bytes(kind: str) -> None:
 
 
 def test_prefilled_copy_locks_the_names() -> None:
-    info = CopyInfo(entity="学生资助类", competent="济南市历下区教育和体育局",
-                    category="项目支出绩效目标", seq="6")  # fmt: skip
+    info = CopyInfo(entity="学生资助类", competent="济南市历下区教育和体育局", category="项目支出绩效目标", seq="6")
     wb = openpyxl.load_workbook(io.BytesIO(render_template(get_spec("project"), 2024, info=info)))
     layout = build_layout(get_spec("project"), 2024)
     for fid, want in (("project_name", "学生资助类"), ("competent", "济南市历下区教育和体育局")):

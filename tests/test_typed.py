@@ -51,9 +51,13 @@ def test_percent_formatted_numbers_are_read_as_shown(tmp_path: Path) -> None:
 
 # LibreOffice's 另存为 filters: Excel 2007-365, "Office Open XML 电子表格", Excel 97-2003, ODF
 FORMATS = {"ooxml.xlsx": "Calc Office Open XML", "xls": "MS Excel 97", "ods": "calc8"}
-STRICT = ((b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
-          (b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-           b"http://purl.oclc.org/ooxml/officeDocument/relationships"))  # fmt: skip
+STRICT = (
+    (b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+    (
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+    ),
+)
 
 
 def as_strict(raw: bytes) -> bytes:
@@ -141,9 +145,21 @@ def test_samples_saved_as_xls_and_ods_give_the_same_findings(tmp_path: Path) -> 
     samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.xlsx"))
     profile = (tmp_path / "profile").as_uri()
     for ext in ("xls", "ods"):
-        subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", ext,
-                        "--outdir", str(tmp_path / ext), *map(str, samples)], check=True, capture_output=True,
-                       timeout=240)  # fmt: skip
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--convert-to",
+                ext,
+                "--outdir",
+                str(tmp_path / ext),
+                *map(str, samples),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=240,
+        )
     originals = check_paths(samples, year=2024).files
     for ext in ("xls", "ods"):
         resaved = check_paths(sorted((tmp_path / ext).iterdir()), year=2024).files
@@ -151,8 +167,9 @@ def test_samples_saved_as_xls_and_ods_give_the_same_findings(tmp_path: Path) -> 
         for a, b in zip(originals, resaved, strict=True):
             assert a.path.stem == b.path.stem
             assert [f.rule for f in b.findings].count("file.format") == 1
-            assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == \
-                [(f.rule, f.sheet, f.cell, f.message) for f in b.findings if f.rule != "file.format"]  # fmt: skip
+            assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == [
+                (f.rule, f.sheet, f.cell, f.message) for f in b.findings if f.rule != "file.format"
+            ]
             assert a.submission is not None and b.submission is not None
             assert a.submission.data == b.submission.data, b.path.name
 
@@ -187,8 +204,10 @@ def test_annotated_marks_stand_out_in_libreoffice(tmp_path: Path) -> None:
     from perfxl.findings import Severity
 
     samples = Path(__file__).resolve().parents[1] / "samples"
-    reports = check_paths([samples / "部门整体_01_济南市历下区教育和体育局.xlsx",
-                           samples / "部门整体_02_济南市历下区民政局.xlsx"], year=2024).files  # fmt: skip
+    reports = check_paths(
+        [samples / "部门整体_01_济南市历下区教育和体育局.xlsx", samples / "部门整体_02_济南市历下区民政局.xlsx"],
+        year=2024,
+    ).files
     rules = [{(f.sheet, f.cell): (f.rule, f.severity) for f in r.findings} for r in reports]
     assert rules[0][("部门整体", "C13")] == ("dept.budget.use_vs_source", Severity.ERROR)
     assert rules[1][("年度绩效指标", "E6")] == ("value.no_operator", Severity.WARNING)

@@ -119,37 +119,80 @@ SHEETS: tuple[Sheet, ...] = (
             Row((Text("{year_caption}", span=5, style="subtitle"),)),
             Row((Text("部门名称"), Input("dept_name", span=4))),
             Row((Text("联系人"), Input("contact"), Text("联系电话"), Input("phone", span=2))),
-            Row((Text("部门基本信息", style="section"), Text("直属单位数（个）"),
-                 Input("units_count"), Text("内设职能部门数（个）"), Input("depts_count"))),
+            Row(
+                (
+                    Text("部门基本信息", style="section"),
+                    Text("直属单位数（个）"),
+                    Input("units_count"),
+                    Text("内设职能部门数（个）"),
+                    Input("depts_count"),
+                )
+            ),
             Row((Blank(), Text("直属单位名单"), Input("units_list", span=3)), height=75),
-            Row((Blank(), Text("直属单位一并纳入本表填报的预算绩效管理范围", span=3),
-                 Input("units_in_scope")), height=30),
+            Row(
+                (Blank(), Text("直属单位一并纳入本表填报的预算绩效管理范围", span=3), Input("units_in_scope")),
+                height=30,
+            ),
             Row((Blank(), Text("内设职能部门名单"), Input("depts_list", span=3)), height=45),
-            Row((Text("人员情况", style="section"), Text("内容", style="header"),
-                 Text("上年", style="header"), Text("当年", style="header"), Blank())),
-            Row((Blank(), Text("人员编制数（人）"), Input("staff_quota_prev"),
-                 Input("staff_quota_curr"), Blank())),
-            Row((Blank(), Text("在职人员总数（人）"), Input("staff_actual_prev"),
-                 Input("staff_actual_curr"), Blank())),
-            Row((Text("预算情况（万元）", style="section"), Text("按支出类型分", style="header"),
-                 Text("预算金额（万元）", style="header"), Text("按来源类型分", style="header"),
-                 Text("预算金额（万元）", style="header"))),
-            Row((Blank(), Text("其中：基本支出"), Input("exp_basic"), Text("其中：财政拨款"),
-                 Input("src_fiscal"))),
-            Row((Blank(), Text("项目支出"), Input("exp_project"), Text("其他资金"),
-                 Input("src_other"))),
-            Row((Blank(), Text("合计（自动计算）"), Total("by_use", ("exp_basic", "exp_project")),
-                 Text("合计（自动计算）"), Total("by_source", ("src_fiscal", "src_other")))),
-            Row((Blank(), Text("按支出性质分", style="header"), Text("预算金额（万元）", style="header"),
-                 Text("区（县）级财政专项资金", style="header"),
-                 Text("预算金额（万元）", style="header"))),
-            Row((Blank(), Text("其中：运转类支出"), Input("nat_operating"),
-                 Text("其中：区（县）本级安排"), Input("sp_local"))),
-            Row((Blank(), Text("特定目标类支出"), Input("nat_specific"), Text("上级转移支付"),
-                 Input("sp_transfer"))),
-            Row((Blank(), Text("合计（自动计算）"),
-                 Total("by_nature", ("nat_operating", "nat_specific")), Text("合计（自动计算）"),
-                 Total("by_special", ("sp_local", "sp_transfer")))),
+            Row(
+                (
+                    Text("人员情况", style="section"),
+                    Text("内容", style="header"),
+                    Text("上年", style="header"),
+                    Text("当年", style="header"),
+                    Blank(),
+                )
+            ),
+            Row((Blank(), Text("人员编制数（人）"), Input("staff_quota_prev"), Input("staff_quota_curr"), Blank())),
+            Row((Blank(), Text("在职人员总数（人）"), Input("staff_actual_prev"), Input("staff_actual_curr"), Blank())),
+            Row(
+                (
+                    Text("预算情况（万元）", style="section"),
+                    Text("按支出类型分", style="header"),
+                    Text("预算金额（万元）", style="header"),
+                    Text("按来源类型分", style="header"),
+                    Text("预算金额（万元）", style="header"),
+                )
+            ),
+            Row((Blank(), Text("其中：基本支出"), Input("exp_basic"), Text("其中：财政拨款"), Input("src_fiscal"))),
+            Row((Blank(), Text("项目支出"), Input("exp_project"), Text("其他资金"), Input("src_other"))),
+            Row(
+                (
+                    Blank(),
+                    Text("合计（自动计算）"),
+                    Total("by_use", ("exp_basic", "exp_project")),
+                    Text("合计（自动计算）"),
+                    Total("by_source", ("src_fiscal", "src_other")),
+                )
+            ),
+            Row(
+                (
+                    Blank(),
+                    Text("按支出性质分", style="header"),
+                    Text("预算金额（万元）", style="header"),
+                    Text("区（县）级财政专项资金", style="header"),
+                    Text("预算金额（万元）", style="header"),
+                )
+            ),
+            Row(
+                (
+                    Blank(),
+                    Text("其中：运转类支出"),
+                    Input("nat_operating"),
+                    Text("其中：区（县）本级安排"),
+                    Input("sp_local"),
+                )
+            ),
+            Row((Blank(), Text("特定目标类支出"), Input("nat_specific"), Text("上级转移支付"), Input("sp_transfer"))),
+            Row(
+                (
+                    Blank(),
+                    Text("合计（自动计算）"),
+                    Total("by_nature", ("nat_operating", "nat_specific")),
+                    Text("合计（自动计算）"),
+                    Total("by_special", ("sp_local", "sp_transfer")),
+                )
+            ),
             ChecksBlock(),
         ),
     ),

@@ -42,8 +42,9 @@ def base_bytes(tmp: Path, change: Callable[[FormData], None] | None = None, year
     return fill_file(data, tmp / "base.xlsx").read_bytes()
 
 
-def rezip(raw: bytes, edit: Callable[[str, bytes], bytes | None], extra: dict[str, bytes] | None = None,
-          stored: bool = False) -> bytes:  # fmt: skip
+def rezip(
+    raw: bytes, edit: Callable[[str, bytes], bytes | None], extra: dict[str, bytes] | None = None, stored: bool = False
+) -> bytes:
     """Rewrite a package: edit(name, body) returns new bytes, or None to drop the member."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -125,12 +126,17 @@ def build(out: Path) -> dict[str, Expect]:
     add("截断的文件.xlsx", clean[: len(clean) // 2], "rejected", "file.unreadable", message="不完整")
     bomb = rezip(clean, lambda n, b: b, {"xl/media/bomb.bin": bytes(30 * 1024 * 1024)})
     add("压缩炸弹.xlsx", bomb, "rejected", "file.unreadable", message="压缩")
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
-              b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>')  # fmt: skip
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+        b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    )
 
     def billion(n: str, b: bytes) -> bytes:
-        return b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', laughs, 1) \
-            if n == "xl/workbook.xml" else b  # fmt: skip
+        return (
+            b.replace(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', laughs, 1)
+            if n == "xl/workbook.xml"
+            else b
+        )
 
     add("实体炸弹.xlsx", rezip(clean, billion), "rejected", "file.unreadable", message="DOCTYPE")
     secret_file = tmp / "secret.txt"
@@ -152,7 +158,7 @@ def build(out: Path) -> dict[str, Expect]:
 
     add("工作表里的实体.xlsx", rezip(clean, sheet_entity), "rejected", "file.unreadable", message="DOCTYPE")
     decl = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    padded = decl + b"<!--" + b"x" * 8000 + b"-->" + laughs[len(b'<?xml version="1.0"?>'):]
+    padded = decl + b"<!--" + b"x" * 8000 + b"-->" + laughs[len(b'<?xml version="1.0"?>') :]
 
     def late_doctype(n: str, b: bytes) -> bytes:  # a DTD pushed past any fixed-size prefix check
         return b.replace(decl, padded, 1) if n == "xl/workbook.xml" else b
@@ -166,21 +172,34 @@ def build(out: Path) -> dict[str, Expect]:
         return text.decode("utf-8").encode("utf-16")
 
     add("UTF-16实体.xlsx", rezip(clean, utf16), "rejected", "file.unreadable", message="DOCTYPE")
-    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{"数据" * 20}</t></is></c></row>'
-                   for r in range(1, 400_001))  # fmt: skip
-    huge = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            f'spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>').encode()  # fmt: skip
-    add("100MB的工作表.xlsx", rezip(clean, lambda n, b: huge if n == "xl/worksheets/sheet1.xml" else b),
-        "rejected", "file.unreadable", message="MB")  # fmt: skip
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{"数据" * 20}</t></is></c></row>' for r in range(1, 400_001)
+    )
+    huge = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+    ).encode()
+    add(
+        "100MB的工作表.xlsx",
+        rezip(clean, lambda n, b: huge if n == "xl/worksheets/sheet1.xml" else b),
+        "rejected",
+        "file.unreadable",
+        message="MB",
+    )
 
     def long_cell(d: FormData) -> None:
         d.fields["goal"] = "LONGCELLMARK"
 
     # varied text (a run of one character would compress like a zip bomb)
     one_mb = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(1024 * 1024 // 3))
-    add("1MB的单元格.xlsx", rezip(base_bytes(tmp, long_cell),
-                                lambda n, b: b.replace(b"LONGCELLMARK", one_mb.encode())),
-        "findings", "file.limit", "schema.too_long", message="截断")  # fmt: skip
+    add(
+        "1MB的单元格.xlsx",
+        rezip(base_bytes(tmp, long_cell), lambda n, b: b.replace(b"LONGCELLMARK", one_mb.encode())),
+        "findings",
+        "file.limit",
+        "schema.too_long",
+        message="截断",
+    )
 
     def beyond(wb: object) -> None:
         ws = wb["绩效指标"]  # type: ignore[index]
@@ -188,8 +207,13 @@ def build(out: Path) -> dict[str, Expect]:
         for r in range(130, 136):
             ws.cell(r, 4, f"多出来的指标{r}")
 
-    add("超出表格容量.xlsx", with_openpyxl(clean, beyond), "findings", "template.rows_beyond_capacity",
-        "template.unprotected")  # fmt: skip
+    add(
+        "超出表格容量.xlsx",
+        with_openpyxl(clean, beyond),
+        "findings",
+        "template.rows_beyond_capacity",
+        "template.unprotected",
+    )
 
     def dangerous(d: FormData) -> None:
         d.fields["goal"] = '=HYPERLINK("http://example.invalid","点我")'
@@ -204,8 +228,14 @@ def build(out: Path) -> dict[str, Expect]:
         ws.protection.sheet = False
         ws["D4"] = "=1+1"
 
-    add("填报格里是公式.xlsx", with_openpyxl(clean, real_formula), "findings", "value.formula_in_input",
-        "template.unprotected", "schema.required")  # fmt: skip
+    add(
+        "填报格里是公式.xlsx",
+        with_openpyxl(clean, real_formula),
+        "findings",
+        "value.formula_in_input",
+        "template.unprotected",
+        "schema.required",
+    )
     add("其他年度的模板.xlsx", base_bytes(tmp, year=2023), "findings", "template.year")
 
     def other_version(n: str, b: bytes) -> bytes:
@@ -224,8 +254,13 @@ def build(out: Path) -> dict[str, Expect]:
         ws.protection.sheet = False
         ws["A3"] = "名称"
 
-    add("取消保护并改了栏目.xlsx", with_openpyxl(clean, relabel), "findings", "template.label_changed",
-        "template.unprotected")  # fmt: skip
+    add(
+        "取消保护并改了栏目.xlsx",
+        with_openpyxl(clean, relabel),
+        "findings",
+        "template.label_changed",
+        "template.unprotected",
+    )
 
     def drop_sheet(wb: object) -> None:
         del wb["填报说明"]  # type: ignore[attr-defined]
@@ -235,8 +270,13 @@ def build(out: Path) -> dict[str, Expect]:
     def rename_sheet(wb: object) -> None:
         wb["绩效指标"].title = "指标"  # type: ignore[index]
 
-    add("改了工作表名.xlsx", with_openpyxl(clean, rename_sheet), "findings", "template.sheet_missing",
-        "template.sheet_added")  # fmt: skip
+    add(
+        "改了工作表名.xlsx",
+        with_openpyxl(clean, rename_sheet),
+        "findings",
+        "template.sheet_missing",
+        "template.sheet_added",
+    )
 
     def drop_names(wb: object) -> None:
         for name in list(wb.defined_names):  # type: ignore[attr-defined]
@@ -250,47 +290,106 @@ def build(out: Path) -> dict[str, Expect]:
         ws.protection.sheet = False
         ws.merge_cells("C5:C8")
 
-    add("合并了填报格.xlsx", with_openpyxl(clean, merge_inputs), "findings", "template.merged_inputs",
-        "template.unprotected", "project.funds.total", "schema.required")  # fmt: skip
-    add('名字 带“引号”和 空格\'s.xlsx', clean, "ok")
+    add(
+        "合并了填报格.xlsx",
+        with_openpyxl(clean, merge_inputs),
+        "findings",
+        "template.merged_inputs",
+        "template.unprotected",
+        "project.funds.total",
+        "schema.required",
+    )
+    add("名字 带“引号”和 空格's.xlsx", clean, "ok")
 
     # ----- round 2: what must not take down a batch or corrupt the consolidated workbook -----
     def sheet1(change: Callable[[bytes], bytes]) -> Callable[[str, bytes], bytes]:
         return lambda n, b: change(b) if n == "xl/worksheets/sheet1.xml" else b
 
     far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
-    add("最后一格有字.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", far))), "findings",
-        "file.outside_area", "template.rows_beyond_capacity", message="XFD1048576")  # fmt: skip
+    add(
+        "最后一格有字.xlsx",
+        rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", far))),
+        "findings",
+        "file.outside_area",
+        "template.rows_beyond_capacity",
+        message="XFD1048576",
+    )
     no_refs = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 3 + b"</sheetData>"
-    add("没有单元格地址.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", no_refs))), "findings",
-        "template.rows_beyond_capacity")  # fmt: skip
+    add(
+        "没有单元格地址.xlsx",
+        rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", no_refs))),
+        "findings",
+        "template.rows_beyond_capacity",
+    )
     budget = b'<c r="C5" s="7"><v>80</v></c>'  # 年度预算资金总额 of the clean form
     for name, raw_value in (("NaN数值", b"NAN"), ("无穷大数值", b"1e400"), ("负无穷数值", b"-INF")):
         body = rezip(clean, sheet1(lambda b, v=raw_value: b.replace(budget, budget.replace(b">80<", b">" + v + b"<"))))
         add(f"{name}.xlsx", body, "findings", "value.invalid_number", "project.funds.total", message="数值无效")
     junk = "".join(f'<row r="{r}"><c r="B{r}"><v>{r}</v></c></row>' for r in range(200, 200_200)).encode()
-    add("二十万行垃圾.xlsx", rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", junk + b"</sheetData>"))),
-        "findings", "template.rows_beyond_capacity", "file.outside_area", message="200,000 行")  # fmt: skip
-    add("重复的部件名.xlsx", with_duplicate(clean, "xl/worksheets/sheet1.xml"), "rejected", "file.unreadable",
-        message="名称重复")  # fmt: skip
-    add("路径穿越的部件.xlsx", rezip(clean, lambda n, b: b, {"../../evil.txt": b"x"}), "findings",
-        "file.suspicious_part", message="../../evil.txt")  # fmt: skip
-    add("嵌入的OLE对象.xlsx", rezip(clean, lambda n, b: b, {"xl/embeddings/oleObject1.bin": ole}), "findings",
-        "file.embedded_object", message="嵌入")  # fmt: skip
-    add("ActiveX控件.xlsx", rezip(clean, lambda n, b: b, {"xl/activeX/activeX1.xml": b"<ax/>"}), "findings",
-        "file.embedded_object", message="ActiveX")  # fmt: skip
-    add("外部链接.xlsx", rezip(clean, lambda n, b: b, {"xl/externalLinks/externalLink1.xml": b"<externalLink/>"}),
-        "findings", "file.external_link", message="外部链接")  # fmt: skip
+    add(
+        "二十万行垃圾.xlsx",
+        rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", junk + b"</sheetData>"))),
+        "findings",
+        "template.rows_beyond_capacity",
+        "file.outside_area",
+        message="200,000 行",
+    )
+    add(
+        "重复的部件名.xlsx",
+        with_duplicate(clean, "xl/worksheets/sheet1.xml"),
+        "rejected",
+        "file.unreadable",
+        message="名称重复",
+    )
+    add(
+        "路径穿越的部件.xlsx",
+        rezip(clean, lambda n, b: b, {"../../evil.txt": b"x"}),
+        "findings",
+        "file.suspicious_part",
+        message="../../evil.txt",
+    )
+    add(
+        "嵌入的OLE对象.xlsx",
+        rezip(clean, lambda n, b: b, {"xl/embeddings/oleObject1.bin": ole}),
+        "findings",
+        "file.embedded_object",
+        message="嵌入",
+    )
+    add(
+        "ActiveX控件.xlsx",
+        rezip(clean, lambda n, b: b, {"xl/activeX/activeX1.xml": b"<ax/>"}),
+        "findings",
+        "file.embedded_object",
+        message="ActiveX",
+    )
+    add(
+        "外部链接.xlsx",
+        rezip(clean, lambda n, b: b, {"xl/externalLinks/externalLink1.xml": b"<externalLink/>"}),
+        "findings",
+        "file.external_link",
+        message="外部链接",
+    )
 
     def modified(when: bytes) -> Callable[[str, bytes], bytes]:
-        stamp = b"<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2020-01-01T00:00:00Z"
-        return lambda n, b: b.replace(stamp, stamp.replace(b"2020-01-01T00:00:00Z", when)) \
-            if n == "docProps/core.xml" else b  # fmt: skip
+        stamp = b'<dcterms:modified xsi:type="dcterms:W3CDTF">2020-01-01T00:00:00Z'
+        return lambda n, b: (
+            b.replace(stamp, stamp.replace(b"2020-01-01T00:00:00Z", when)) if n == "docProps/core.xml" else b
+        )
 
-    add("来自未来的修改时间.xlsx", rezip(clean, modified(b"9999-12-31T00:00:00Z")), "findings", "file.untrusted_time",
-        message="晚于当前时间")  # fmt: skip
-    add("二进制工作簿.xlsb", rezip(clean, lambda n, b: b, {"xl/workbook.bin": b"\x00\x01"}), "rejected",
-        "file.unreadable", message=".xlsb")  # fmt: skip
+    add(
+        "来自未来的修改时间.xlsx",
+        rezip(clean, modified(b"9999-12-31T00:00:00Z")),
+        "findings",
+        "file.untrusted_time",
+        message="晚于当前时间",
+    )
+    add(
+        "二进制工作簿.xlsb",
+        rezip(clean, lambda n, b: b, {"xl/workbook.bin": b"\x00\x01"}),
+        "rejected",
+        "file.unreadable",
+        message=".xlsb",
+    )
     add("缩进排版的XML.xlsx", rezip(clean, pretty_printed), "ok")
     add("带命名空间前缀的XML.xlsx", rezip(clean, prefixed), "ok")
 

@@ -34,9 +34,7 @@ def _props(**kw: object) -> tuple:
 
 def _connect(pipe: str, proc: subprocess.Popen) -> object:
     local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local
-    )
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     deadline = time.time() + 60
     while True:
         try:
@@ -69,10 +67,19 @@ def run(plan: dict) -> dict:
     pipe = f"perfxl{os.getpid()}"
     soffice = shutil.which("soffice") or "/usr/bin/soffice"
     proc = subprocess.Popen(
-        [soffice, "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
-         f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            soffice,
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            f"-env:UserInstallation={profile.as_uri()}",
+            f"--accept=pipe,name={pipe};urp;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         ctx = _connect(pipe, proc)
         global _CTX
@@ -94,8 +101,7 @@ def run(plan: dict) -> dict:
             for target, filter_name in saves:  # what a user's 另存为 writes, in each format asked for
                 doc.storeToURL(Path(target).resolve().as_uri(), _props(FilterName=filter_name))
             if plan.get("save_pdf"):
-                doc.storeToURL(Path(plan["save_pdf"]).resolve().as_uri(),
-                               _props(FilterName="calc_pdf_Export"))  # fmt: skip
+                doc.storeToURL(Path(plan["save_pdf"]).resolve().as_uri(), _props(FilterName="calc_pdf_Export"))
         finally:
             doc.close(True)
     finally:
@@ -115,8 +121,7 @@ def _step(doc: object, step: dict) -> object:
         out = []
         for i in range(doc.Sheets.getCount()):
             sh = doc.Sheets.getByIndex(i)
-            out.append({"name": sh.getName(), "visible": bool(sh.IsVisible),
-                        "protected": bool(sh.isProtected())})  # fmt: skip
+            out.append({"name": sh.getName(), "visible": bool(sh.IsVisible), "protected": bool(sh.isProtected())})
         return {"sheets": out, "structure_protected": bool(doc.isProtected())}
     if op == "locked":
         return {f"{s}!{r}": bool(_cell(doc, s, r).CellProtection.IsLocked) for s, r in step["cells"]}
@@ -124,10 +129,13 @@ def _step(doc: object, step: dict) -> object:
         out = {}
         for s, r in step["cells"]:
             v = _cell(doc, s, r).Validation
-            out[f"{s}!{r}"] = {"type": v.Type.value, "formula1": v.getFormula1(),
-                               "error_style": v.ErrorAlertStyle.value,
-                               "show_error": bool(v.ShowErrorMessage),
-                               "input_title": v.InputTitle}  # fmt: skip
+            out[f"{s}!{r}"] = {
+                "type": v.Type.value,
+                "formula1": v.getFormula1(),
+                "error_style": v.ErrorAlertStyle.value,
+                "show_error": bool(v.ShowErrorMessage),
+                "input_title": v.InputTitle,
+            }
         return out
     if op == "unprotect":
         for i in range(doc.Sheets.getCount()):
@@ -138,9 +146,7 @@ def _step(doc: object, step: dict) -> object:
         # unlike API writes, this path enforces sheet protection
         ctx = doc.getCurrentController()
         frame = ctx.getFrame()
-        helper = _CTX.ServiceManager.createInstanceWithContext(
-            "com.sun.star.frame.DispatchHelper", _CTX
-        )
+        helper = _CTX.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", _CTX)
         results = {}
         for s, r, text in step["cells"]:
             sheet = doc.Sheets.getByName(s)
@@ -148,8 +154,7 @@ def _step(doc: object, step: dict) -> object:
             helper.executeDispatch(frame, ".uno:GoToCell", "", 0, _props(ToPoint=r))
             before = sheet.getCellRangeByName(r).getString()
             helper.executeDispatch(frame, ".uno:EnterString", "", 0, _props(StringName=text))
-            results[f"{s}!{r}"] = {"before": before,
-                                   "after": sheet.getCellRangeByName(r).getString()}  # fmt: skip
+            results[f"{s}!{r}"] = {"before": before, "after": sheet.getCellRangeByName(r).getString()}
         return results
     if op == "set":
         for s, r, value in step["cells"]:
@@ -181,8 +186,10 @@ def _step(doc: object, step: dict) -> object:
         for s, r in step["cells"]:
             cell = _cell(doc, s, r)
             edges = (cell.TopBorder, cell.LeftBorder, cell.BottomBorder, cell.RightBorder)
-            out[f"{s}!{r}"] = {"back": f"{cell.CellBackColor & 0xFFFFFF:06X}",
-                               "border": min(e.OuterLineWidth for e in edges)}
+            out[f"{s}!{r}"] = {
+                "back": f"{cell.CellBackColor & 0xFFFFFF:06X}",
+                "border": min(e.OuterLineWidth for e in edges),
+            }
         return out
     if op == "comments":
         return {f"{s}!{r}": _cell(doc, s, r).getAnnotation().getString() for s, r in step["cells"]}
@@ -203,5 +210,4 @@ def _step(doc: object, step: dict) -> object:
 
 if __name__ == "__main__":
     plan = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    Path(sys.argv[2]).write_text(json.dumps(run(plan), ensure_ascii=False, indent=1),
-                                 encoding="utf-8")  # fmt: skip
+    Path(sys.argv[2]).write_text(json.dumps(run(plan), ensure_ascii=False, indent=1), encoding="utf-8")
