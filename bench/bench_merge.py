@@ -132,7 +132,8 @@ def main() -> None:
     args = ap.parse_args()
     from perfxl.check import check_paths
     from perfxl.forms import get_spec
-    from perfxl.template import CopyInfo, render_template
+    from perfxl.package import CopyInfo
+    from perfxl.template import render_template
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     t = time.perf_counter()

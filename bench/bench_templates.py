@@ -17,7 +17,8 @@ import xlsxwriter
 
 from perfxl.forms import get_spec
 from perfxl.layout import build_layout
-from perfxl.template import CopyInfo, render_template
+from perfxl.package import CopyInfo
+from perfxl.template import render_template
 
 
 def baseline(kind: str) -> None:

@@ -23,7 +23,7 @@ _EXPORTS = {
     "Finding": "findings", "Severity": "findings",
     "KINDS": "forms", "get_spec": "forms",
     "RULES": "rules", "Rule": "rules", "evaluate": "rules", "rules_for": "rules",
-    "DEFAULT_PASSWORD": "template", "CopyInfo": "template", "render_template": "template",
+    "DEFAULT_PASSWORD": "template", "CopyInfo": "package", "render_template": "template",
     "write_catalog_templates": "template", "write_template": "template",
     "CheckReport": "check", "FileReport": "check", "check_paths": "check",
     "check_files": "isolate",
@@ -96,6 +96,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from perfxl.forms import KINDS, get_spec
     from perfxl.isolate import check_files
     from perfxl.merging import MergeResult, merge
+    from perfxl.package import CopyInfo
     from perfxl.rules import RULES, Rule, evaluate, rules_for
-    from perfxl.template import DEFAULT_PASSWORD, CopyInfo, render_template, write_catalog_templates, write_template
+    from perfxl.template import DEFAULT_PASSWORD, render_template, write_catalog_templates, write_template
     from perfxl.values import Target, parse_amount, parse_target

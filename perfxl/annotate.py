@@ -19,7 +19,8 @@ from perfxl.check import FileReport
 from perfxl.errors import OutputError
 from perfxl.findings import Finding, Severity
 from perfxl.layout import text_height
-from perfxl.template import RESULT_SHEET, atomic_write
+from perfxl.output import atomic_write
+from perfxl.package import RESULT_SHEET
 
 # Marks that stand out on the input cells' pale yellow (FFF2CC) in Excel, WPS and LibreOffice
 # alike: a saturated fill and a thick border of the same hue per severity.

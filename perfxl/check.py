@@ -24,10 +24,8 @@ from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, TableBlock, ValueType
 from perfxl.layout import build_layout
-from perfxl.read import Loc, Submission, parse_ref, read_submission
-from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
-from perfxl.schema import Failure, fields_schema, table_schema, validate
-from perfxl.template import (
+from perfxl.package import (
+    DEFAULT_YEAR,
     FIXED_CREATED,
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
@@ -36,7 +34,11 @@ from perfxl.template import (
     CopyInfo,
     copy_texts,
     expected_fingerprint,
+    total_name,
 )
+from perfxl.read import Loc, Submission, parse_ref, read_submission
+from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
+from perfxl.schema import Failure, fields_schema, table_schema, validate
 from perfxl.values import Problem, Target, normalise, parse_amount, parse_target, split_operator
 from perfxl.vocab import FRAMES, QUALITATIVE
 
@@ -129,7 +131,7 @@ def _read(path: Path) -> FileReport:
     spec = get_spec(sub.kind)
     entity_field = spec.fields[0].id if spec.fields[0].prefill == "entity" else ""
     name = sub.data.fields.get(entity_field)
-    report.entity = str(name).strip() if name else sub.meta.get("issued_for", "") or path.stem
+    report.entity = str(name).strip() if name else sub.meta.issued_for or path.stem
     return report
 
 
@@ -140,16 +142,15 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     sub = r.submission
     assert sub is not None and sub.scan is not None
     meta = sub.meta
-    if meta.get("spec_version") != spec.version:
+    if meta.spec_version != spec.version:
         r.add(
             rule="template.version",
             sheet=META_SHEET,
             message=(
-                f"模板版本 {meta.get('spec_version') or '（空）'} 与当前版本 {spec.version} 不一致，"
-                "请使用最新下发的模板"
+                f"模板版本 {meta.spec_version or '（空）'} 与当前版本 {spec.version} 不一致，请使用最新下发的模板"
             ),
             expected=spec.version,
-            actual=meta.get("spec_version"),
+            actual=meta.spec_version or None,
         )
     year = sub.year
     if expected_year is not None and year != expected_year:
@@ -173,14 +174,9 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
     for n in names:
         if n not in wanted and n != RESULT_SHEET:  # our annotated copy, sent back with fixes: fine
             r.add(rule="template.sheet_added", sheet=n, message=f"模板中多了工作表“{n}”（其内容不会被读取）", actual=n)
-    info = CopyInfo(
-        entity=meta.get("issued_for", ""),
-        competent=meta.get("competent_dept", ""),
-        category=meta.get("catalog_category", ""),
-        seq=meta.get("catalog_seq", ""),
-    )
+    info = meta.copy
     changed = 0
-    for sheet, ref, rc, text in _expected_cells(spec, year or 2024, info):
+    for sheet, ref, rc, text in _expected_cells(spec, year or DEFAULT_YEAR, info):
         if sheet in missing:
             continue
         got = sub.values.get(sheet, {}).get(rc)
@@ -199,16 +195,16 @@ def _structure(r: FileReport, spec: FormSpec, expected_year: int | None) -> None
             actual=got_text,
         )
     if not changed and not missing:
-        ours = expected_fingerprint(spec, year or 2024, info)
-        if ours != meta.get("fingerprint"):
+        ours = expected_fingerprint(spec, year or DEFAULT_YEAR, info)
+        if ours != meta.fingerprint:
             r.add(
                 rule="template.fingerprint",
                 sheet=INSTRUCTIONS_SHEET,
                 message="模板锁定内容的指纹与下发时不符（填报说明或下拉列表被改动）",
-                expected=meta.get("fingerprint"),
+                expected=meta.fingerprint or None,
                 actual=ours,
             )
-    layout = build_layout(spec, year or 2024)
+    layout = build_layout(spec, year or DEFAULT_YEAR)
     for sl in layout.sheets:
         name = sl.spec.name
         if name in missing:
@@ -379,10 +375,10 @@ def _term_loc(
         return sub.cell(t.table, row, t.column)
     if t.agg == "sum" and t.table:
         assert sub.scan is not None
-        ref = parse_ref(sub.scan.names.get(f"tot_{t.table}_{t.column}", ""))
+        ref = parse_ref(sub.scan.names.get(total_name(t.table, t.column), ""))
         if ref:
             return Loc(ref[0], xl_rowcol_to_cell(ref[1], ref[2]))
-        pos = build_layout(spec, sub.year or 2024).tables[t.table]  # no defined names (.xls, .ods)
+        pos = build_layout(spec, sub.year or DEFAULT_YEAR).tables[t.table]  # no defined names (.xls, .ods)
         if pos.total_row is not None:
             return Loc(pos.sheet, xl_rowcol_to_cell(pos.total_row, pos.col(t.column)))
         return None
@@ -541,7 +537,7 @@ def _input_hygiene(r: FileReport, spec: FormSpec) -> None:
         r.add(rule="file.untrusted_time", message=f"{untrusted}；汇总时按文件时间判断哪份提交较新")
     for note in sub.notes:
         r.add(rule=note.code, sheet=note.sheet, cell=note.cell, message=note.message, actual=note.actual)
-    layout = build_layout(spec, sub.year or 2024)
+    layout = build_layout(spec, sub.year or DEFAULT_YEAR)
     designed = layout.merges()
     odd_merges = [
         (sheet, rng) for sheet, ranges in sub.merged.items() for rng in ranges if (sheet, *rng) not in designed

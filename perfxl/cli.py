@@ -24,8 +24,9 @@ from perfxl.forms import KINDS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import check_files
 from perfxl.merging import auto_jobs, merge_collected
+from perfxl.output import atomic_write
 from perfxl.report import json_report, merge_json, printable, text_report
-from perfxl.template import DEFAULT_PASSWORD, atomic_write, write_catalog_templates, write_template
+from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 

@@ -40,8 +40,8 @@ from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.isolate import die_with_parent
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
+from perfxl.package import FIXED_CREATED, Meta
 from perfxl.read import Loc
-from perfxl.template import FIXED_CREATED
 
 FONT = "宋体"
 SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
@@ -564,7 +564,7 @@ def _roster(w: _Writer, m: MergeResult) -> None:
     rows = []
     for i, r in enumerate(m.roster, start=1):
         rep = r.report
-        meta = rep.submission.meta if rep and rep.submission else {}
+        meta = rep.submission.meta if rep and rep.submission else Meta()
         counts = [
             sum(f.severity.value == s for f in rep.findings) if rep else None for s in ("error", "warning", "info")
         ]
@@ -579,8 +579,8 @@ def _roster(w: _Writer, m: MergeResult) -> None:
                 r.reason,
                 w.link(r.path),
                 rep.sha256 if rep else "",
-                meta.get("spec_version", ""),
-                meta.get("year", ""),
+                meta.spec_version,
+                meta.year,
                 *counts,
             ]
         )

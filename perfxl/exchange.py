@@ -6,8 +6,10 @@ from pathlib import Path
 
 from perfxl.data import DataError, FormData
 from perfxl.forms import get_spec
+from perfxl.output import atomic_write
+from perfxl.package import CopyInfo
 from perfxl.read import read_submission
-from perfxl.template import DEFAULT_PASSWORD, CopyInfo, atomic_write, render_template
+from perfxl.template import DEFAULT_PASSWORD, render_template
 
 
 def export_file(path: Path) -> FormData:

@@ -125,7 +125,7 @@ def _competent(r: FileReport) -> str:
         return ""
     if r.kind == "dept":
         return r.entity
-    return str(sub.data.fields.get("competent") or sub.meta.get("competent_dept") or "").strip()
+    return str(sub.data.fields.get("competent") or sub.meta.competent_dept or "").strip()
 
 
 def merge(

@@ -38,7 +38,7 @@ from perfxl.forms import KINDS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec
 from perfxl.layout import Layout, build_layout
 from perfxl.limits import MB, Limits
-from perfxl.template import INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET
+from perfxl.package import DEFAULT_YEAR, INSTRUCTIONS_SHEET, LISTS_SHEET, META_SHEET, Meta, column_name, field_name
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -115,7 +115,7 @@ class Submission:
     path: Path
     sha256: str
     kind: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: Meta = field(default_factory=Meta)
     data: FormData | None = None
     fields: dict[str, Loc] = field(default_factory=dict)
     rows: dict[str, list[int]] = field(default_factory=dict)  # data row → template row (0-based)
@@ -134,10 +134,7 @@ class Submission:
     @property
     def year(self) -> int | None:
         """The budget year the template was issued for (from its metadata)."""
-        try:
-            return int(self.meta.get("year", ""))
-        except ValueError:
-            return None
+        return self.meta.year_number
 
     def slim(self) -> None:
         """Drop what only checking needed (every cell, structure scan): a county merge holds
@@ -586,14 +583,14 @@ def _read_cells(sub: Submission, book: CalamineWorkbook, parts: dict[str, bytes]
         sub.problem = f"元数据表无法读取（{_error_kind(exc)}）"
         return sub
     keys = {r: v for (r, c), v in meta_values.items() if c == 0}
-    sub.meta = {str(k): str(meta_values.get((r, 1)) or "") for r, k in keys.items()}
-    kind = sub.meta.get("form_kind", "")
+    sub.meta = Meta.from_rows((str(k), str(meta_values.get((r, 1)) or "")) for r, k in keys.items())
+    kind = sub.meta.form_kind
     if kind not in KINDS:
         sub.problem = f"元数据中的表单类型“{kind}”无法识别"
         return sub
     sub.kind = kind
     spec = get_spec(kind)
-    layout = build_layout(spec, sub.year or 2024)
+    layout = build_layout(spec, sub.year or DEFAULT_YEAR)
     for sheet_name in names:
         if sheet_name in (META_SHEET, LISTS_SHEET, INSTRUCTIONS_SHEET):
             continue  # nothing to read there; their integrity is the fingerprint's job
@@ -781,22 +778,22 @@ def _locate(sub: Submission, spec: FormSpec, layout: Layout) -> None:
     """Fields and table columns by defined name; layout coordinates as fallback."""
     assert sub.scan is not None
     for f in spec.fields:
-        ref = parse_ref(sub.scan.names.get(f"fld_{f.id}", ""))
+        ref = parse_ref(sub.scan.names.get(field_name(f.id), ""))
         if ref:
             sub.fields[f.id] = Loc(ref[0], xl_rowcol_to_cell(ref[1], ref[2]))
         else:
             sheet, r, c = layout.fields[f.id]
             sub.fields[f.id] = Loc(sheet, xl_rowcol_to_cell(r, c))
-            sub.used_fallback.append(f"fld_{f.id}")
+            sub.used_fallback.append(field_name(f.id))
     for t in spec.tables:
         pos = layout.tables[t.id]
         for col in t.columns:
-            ref = parse_ref(sub.scan.names.get(f"col_{t.id}_{col.id}", ""))
+            ref = parse_ref(sub.scan.names.get(column_name(t.id, col.id), ""))
             if ref and ref[3] - ref[1] + 1 == t.capacity:
                 sub.columns[(t.id, col.id)] = (ref[0], ref[1], ref[2])
             else:
                 sub.columns[(t.id, col.id)] = (pos.sheet, pos.first_row, pos.col(col.id))
-                sub.used_fallback.append(f"col_{t.id}_{col.id}")
+                sub.used_fallback.append(column_name(t.id, col.id))
 
 
 def _extract(sub: Submission, spec: FormSpec) -> FormData:

@@ -7,17 +7,14 @@ member timestamps (see `xlsxpost`).
 
 from __future__ import annotations
 
-import hashlib
 import io
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from perfxl import __version__
 from perfxl.data import FormData, Numbers, Value, check_shape, numeric_view
@@ -25,17 +22,29 @@ from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import FormSpec, ValueType
 from perfxl.instructions import instruction_rows
-from perfxl.layout import LOCKED_ROLES, Layout, Placed, build_layout, text_height
+from perfxl.layout import Layout, Placed, build_layout, text_height
+from perfxl.output import atomic_write
+from perfxl.package import (
+    FIXED_CREATED,
+    INSTRUCTIONS_SHEET,
+    LISTS_SHEET,
+    META_NAME,
+    META_SHEET,
+    CopyInfo,
+    Meta,
+    column_name,
+    copy_id,
+    expected_fingerprint,
+    field_name,
+    list_columns,
+    table_name,
+    total_name,
+)
 from perfxl.rules import RULES_BY_ID, Outcome, evaluate, result_text, rules_for, side_sum
-from perfxl.vocab import FRAMES, OPERATORS, PROJECT_CATEGORIES, QUALITATIVE, UNITS, YES_NO, Frame
+from perfxl.vocab import FRAMES, QUALITATIVE, Frame
 from perfxl.xlsxpost import finalize_package
 
 DEFAULT_PASSWORD = "perfxl"
-META_SHEET = "_meta"
-LISTS_SHEET = "_lists"
-INSTRUCTIONS_SHEET = "填报说明"
-RESULT_SHEET = "校验结果"  # added in front by `check --annotate`; a returned annotated copy keeps it
-FIXED_CREATED = datetime(2020, 1, 1, 0, 0, 0)
 
 # Colours: inputs warm yellow, computed cells pale green, labels light grey.
 INPUT_BG = "#FFF2CC"
@@ -46,46 +55,10 @@ PREFILL_BG = "#EDEDED"
 FONT = "宋体"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CopyInfo:
-    """Who a template copy is issued for (empty for the blank template)."""
-
-    entity: str = ""
-    competent: str = ""
-    category: str = ""
-    seq: str = ""
-
-    def prefill(self, key: str | None) -> str:
-        """The value a field with `prefill=key` carries in this copy ("" when none)."""
-        return {"entity": self.entity, "competent": self.competent}.get(key or "", "")
-
-
 def _check(rc: int | None, what: str) -> None:
     """XlsxWriter returns -1/-2 instead of raising; escalate."""
     if rc is not None and rc < 0:
         raise OutputError(f"写入模板失败：{what}（XlsxWriter 返回 {rc}）")
-
-
-def copy_id(spec: FormSpec, year: int, info: CopyInfo) -> str:
-    key = f"perfxl:{spec.kind}:{spec.version}:{year}:{info.seq}:{info.entity}:{info.competent}"
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
-
-
-def fingerprint(cells: Iterable[tuple[str, str, str]]) -> str:
-    """Hash of locked text: non-empty (sheet, cell, text), in sheet/row/col order.
-
-    Formulas are left out on purpose: Excel and WPS rewrite formula text when
-    they save (quoting, shared formulas), while labels survive byte for byte.
-    """
-    keyed = sorted((sheet, *xl_cell_to_rowcol(ref), ref, content) for sheet, ref, content in cells if content)
-    h = hashlib.sha256()
-    for sheet, _r, _c, ref, content in keyed:
-        h.update(_fingerprint_line(sheet, ref, content))
-    return h.hexdigest()
-
-
-def _fingerprint_line(sheet: str, ref: str, content: str) -> bytes:
-    return f"{sheet}\t{ref}\t{content}\n".encode()
 
 
 class _Formats:
@@ -294,109 +267,12 @@ def _validation(
     return opts
 
 
-def list_columns(frame: Frame) -> list[tuple[str, str, list[str]]]:
-    """The dropdown sources: (defined name, header, values), one column each."""
-    return [
-        ("lst_level1", "一级指标", frame.level1()),
-        ("lst_frame_l1", "框架·一级", [a for a, _ in frame.pairs()]),
-        ("lst_frame_l2", "框架·二级", [b for _, b in frame.pairs()]),
-        ("lst_ops", "符号", list(OPERATORS)),
-        ("lst_units", "单位", list(UNITS)),
-        ("lst_category", "项目类别", list(PROJECT_CATEGORIES)),
-        ("lst_yesno", "是否", list(YES_NO)),
-    ]
-
-
 def _prefilled(spec: FormSpec, cell: Placed, info: CopyInfo) -> Placed:
     if cell.role == "input" and cell.field:
         value = info.prefill(spec.field(cell.field).prefill)
         if value:
             return replace(cell, role="prefilled", text=value)
     return cell
-
-
-@dataclass(frozen=True)
-class CopyTexts:
-    """The locked texts of every copy of one (spec, year), split into what all copies share
-    and the prefilled slots (entity, competent) each copy fills in.
-
-    A county merge checks thousands of copies, each issued for someone else: this keeps the
-    per-copy work to those few slots instead of re-walking the layout for every file.
-    """
-
-    shared: tuple[tuple[str, str, str], ...]  # (sheet, cell, text) in every copy
-    slots: tuple[tuple[str, str, str], ...]  # (sheet, cell, prefill key): locked when the copy names it
-    chunks: tuple[bytes | tuple[str, str, str], ...]  # fingerprint input in cell order; tuples are slots
-
-    def slot_texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
-        return [(sheet, ref, info.prefill(key)) for sheet, ref, key in self.slots if info.prefill(key)]
-
-    def texts(self, info: CopyInfo) -> list[tuple[str, str, str]]:
-        return [*self.shared, *self.slot_texts(info)]
-
-    def fingerprint(self, info: CopyInfo) -> str:
-        """Equal to `fingerprint(self.texts(info))` (tested), without sorting per copy."""
-        h = hashlib.sha256()
-        for chunk in self.chunks:
-            if isinstance(chunk, bytes):
-                h.update(chunk)
-            elif value := info.prefill(chunk[2]):
-                h.update(_fingerprint_line(chunk[0], chunk[1], value))
-        return h.hexdigest()
-
-
-_COPY_TEXTS: dict[tuple[int, int], tuple[FormSpec, CopyTexts]] = {}
-
-
-def copy_texts(spec: FormSpec, year: int) -> CopyTexts:
-    """Cached per (spec, year); read-only."""
-    key = (id(spec), year)
-    hit = _COPY_TEXTS.get(key)
-    if hit is None or hit[0] is not spec:
-        if len(_COPY_TEXTS) > 256:
-            _COPY_TEXTS.clear()
-        hit = _COPY_TEXTS[key] = (spec, _build_copy_texts(spec, year))
-    return hit[1]
-
-
-def _build_copy_texts(spec: FormSpec, year: int) -> CopyTexts:
-    shared: list[tuple[str, str, str]] = []
-    slots: list[tuple[str, str, str]] = []
-    for cell in build_layout(spec, year).cells():
-        prefill = spec.field(cell.field).prefill if cell.role == "input" and cell.field else None
-        if prefill:
-            slots.append((cell.sheet, cell.ref, prefill))
-        elif cell.role in LOCKED_ROLES and cell.formula is None and cell.text:
-            shared.append((cell.sheet, cell.ref, cell.text))
-    for r, (_style, values) in enumerate(instruction_rows(spec, year, FRAMES[spec.frame])):
-        shared += [(INSTRUCTIONS_SHEET, xl_rowcol_to_cell(r, c), v) for c, v in enumerate(values) if v]
-    for c, (_name, header, values) in enumerate(list_columns(FRAMES[spec.frame])):
-        shared += [(LISTS_SHEET, xl_rowcol_to_cell(r, c), v) for r, v in enumerate([header, *values]) if v]
-    ordered = sorted(
-        [(sheet, *xl_cell_to_rowcol(ref), ref, text, False) for sheet, ref, text in shared]
-        + [(sheet, *xl_cell_to_rowcol(ref), ref, key, True) for sheet, ref, key in slots]
-    )
-    chunks: list[bytes | tuple[str, str, str]] = []
-    run: list[bytes] = []
-    for sheet, _r, _c, ref, text, is_slot in ordered:
-        if is_slot:
-            chunks += [b"".join(run), (sheet, ref, text)] if run else [(sheet, ref, text)]
-            run = []
-        else:
-            run.append(_fingerprint_line(sheet, ref, text))
-    if run:
-        chunks.append(b"".join(run))
-    return CopyTexts(shared=tuple(shared), slots=tuple(slots), chunks=tuple(chunks))
-
-
-def locked_texts(spec: FormSpec, year: int, info: CopyInfo | None = None) -> list[tuple[str, str, str]]:
-    """Every locked text a template copy carries, as (sheet, cell, text): what the
-    fingerprint hashes and what a reader compares a submission against."""
-    return copy_texts(spec, year).texts(info or CopyInfo())
-
-
-def expected_fingerprint(spec: FormSpec, year: int, info: CopyInfo) -> str:
-    return copy_texts(spec, year).fingerprint(info)
 
 
 def _write_lists(wb: Any, fmts: _Formats, frame: Frame) -> Any:
@@ -558,26 +434,26 @@ def render_template(
     _protect(lists, password)
 
     meta = wb.add_worksheet(META_SHEET)
-    fp = expected_fingerprint(spec, year, info)
-    rows = [
-        ("form_kind", spec.kind),
-        ("form_title", spec.title),
-        ("spec_version", spec.version),
-        ("year", str(year)),
-        ("fingerprint", fp),
-        ("copy_id", copy_id(spec, year, info)),
-        ("issued_for", info.entity),
-        ("competent_dept", info.competent),
-        ("catalog_category", info.category),
-        ("catalog_seq", info.seq),
-        ("frame", frame.id),
-        ("generator", f"perfxl {__version__}"),
-    ]
+    record = Meta(
+        form_kind=spec.kind,
+        form_title=spec.title,
+        spec_version=spec.version,
+        year=str(year),
+        fingerprint=expected_fingerprint(spec, year, info),
+        copy_id=copy_id(spec, year, info),
+        issued_for=info.entity,
+        competent_dept=info.competent,
+        catalog_category=info.category,
+        catalog_seq=info.seq,
+        frame=frame.id,
+        generator=f"perfxl {__version__}",
+    )
+    rows = record.rows()
     text = fmts.get(num_format="@")
     for r, (k, v) in enumerate(rows):
         meta.write_string(r, 0, k, text)
         meta.write_string(r, 1, v, text)
-    _check(wb.define_name("perfxl_meta", f"={quote_sheetname(META_SHEET)}!$A$1:$B${len(rows)}"), "perfxl_meta")
+    _check(wb.define_name(META_NAME, f"={quote_sheetname(META_SHEET)}!$A$1:$B${len(rows)}"), META_NAME)
     meta.very_hidden()
     _protect(meta, password)
 
@@ -588,18 +464,18 @@ def render_template(
 
 def _define_names(wb: Any, layout: Layout) -> None:
     for fid in layout.fields:
-        _check(wb.define_name(f"fld_{fid}", "=" + layout.field_ref(fid)), fid)
+        _check(wb.define_name(field_name(fid), "=" + layout.field_ref(fid)), fid)
     for tid, pos in layout.tables.items():
         first = xl_rowcol_to_cell(pos.first_row, 1, True, True)
         last = xl_rowcol_to_cell(pos.last_row, len(pos.columns), True, True)
-        _check(wb.define_name(f"tbl_{tid}", f"={quote_sheetname(pos.sheet)}!{first}:{last}"), tid)
+        _check(wb.define_name(table_name(tid), f"={quote_sheetname(pos.sheet)}!{first}:{last}"), tid)
         for cid in pos.columns:
-            _check(wb.define_name(f"col_{tid}_{cid}", "=" + layout.column_ref(tid, cid)), cid)
+            _check(wb.define_name(column_name(tid, cid), "=" + layout.column_ref(tid, cid)), cid)
         if pos.total_row is not None:
             spec_table = layout.spec.table(tid)
             for cid in spec_table.totals:
                 ref = xl_rowcol_to_cell(pos.total_row, pos.col(cid), True, True)
-                _check(wb.define_name(f"tot_{tid}_{cid}", f"={quote_sheetname(pos.sheet)}!{ref}"), cid)
+                _check(wb.define_name(total_name(tid, cid), f"={quote_sheetname(pos.sheet)}!{ref}"), cid)
 
 
 def _write_instructions(ws: Any, fmts: _Formats, spec: FormSpec, year: int, frame: Frame) -> None:
@@ -647,16 +523,6 @@ def write_template(
     path = out_dir / template_filename(spec, year, info)
     atomic_write(path, data)
     return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        raise OutputError(f"无法写入 {path}：{exc.strerror or exc}") from exc
 
 
 def write_catalog_templates(catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD) -> list[Path]:

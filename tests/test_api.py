@@ -62,3 +62,21 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
     lines = r.stdout.splitlines()
     assert len(lines) >= 13 and any("dept.budget.use_vs_source" in line for line in lines)
     assert (tmp_path / "汇总.xlsx").exists()
+
+
+def test_readers_do_not_load_the_template_writer() -> None:
+    """The conventions both sides share live in perfxl/package.py; reading needs no writer."""
+    code = "import sys, perfxl.read, perfxl.check; print('perfxl.template' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
+def test_conventions_are_spelled_in_one_place() -> None:
+    """Sheet names, defined-name prefixes and _meta keys appear as literals only in package.py."""
+    literals = ['"_meta"', '"_lists"', '"填报说明"', '"校验结果"', '"perfxl_meta"', '"issued_for"', '"competent_dept"']
+    literals += ['f"fld_', 'f"col_', 'f"tot_', 'f"tbl_', '"spec_version"']
+    for path in (ROOT / "perfxl").rglob("*.py"):
+        if path.name == "package.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [lit for lit in literals if lit in text], path.name

@@ -17,8 +17,9 @@ from perfxl.check import CheckReport, check_paths
 from perfxl.cli import main
 from perfxl.data import FormData
 from perfxl.forms import get_spec
+from perfxl.package import CopyInfo
 from perfxl.read import read_submission
-from perfxl.template import CopyInfo, render_template
+from perfxl.template import render_template
 
 # What the checks must find in the published 2024 forms, and nothing else.
 SEED_FINDINGS: dict[str, list[tuple[str, str, str]]] = {

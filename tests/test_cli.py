@@ -8,7 +8,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from perfxl.cli import main
-from perfxl.template import META_SHEET
+from perfxl.package import META_SHEET
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "catalog.csv"
 

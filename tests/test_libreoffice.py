@@ -16,8 +16,9 @@ from seed import forms
 
 from perfxl.forms import get_spec
 from perfxl.layout import LOCKED_ROLES, Layout, build_layout
+from perfxl.package import INSTRUCTIONS_SHEET
 from perfxl.rules import evaluate, result_text, rules_for
-from perfxl.template import DEFAULT_PASSWORD, INSTRUCTIONS_SHEET
+from perfxl.template import DEFAULT_PASSWORD
 from perfxl.vocab import UNITS
 
 pytestmark = pytest.mark.libreoffice
@@ -255,7 +256,8 @@ def test_annotated_copy_opens_in_libreoffice(tmp_path: Path) -> None:
 
     from perfxl.annotate import annotate
     from perfxl.check import check_paths
-    from perfxl.template import CopyInfo, render_template
+    from perfxl.package import CopyInfo
+    from perfxl.template import render_template
 
     data = seed_data()["济南市历下区民政局"]
     src = tmp_path / "民政局.xlsx"

@@ -17,9 +17,7 @@ from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES as NUMERIC
 from perfxl.forms.model import FormSpec
 from perfxl.layout import LOCKED_ROLES, build_layout, in_sheet
-from perfxl.rules import rules_for
-from perfxl.template import (
-    DEFAULT_PASSWORD,
+from perfxl.package import (
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     META_SHEET,
@@ -27,8 +25,9 @@ from perfxl.template import (
     expected_fingerprint,
     fingerprint,
     locked_texts,
-    render_template,
 )
+from perfxl.rules import rules_for
+from perfxl.template import DEFAULT_PASSWORD, render_template
 from perfxl.xlsxpost import legacy_password_hash
 
 KINDS = ("dept", "project")
