@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+import logging
 import multiprocessing
 import os
-import re
 import shutil
 import tempfile
-import zipfile
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -25,16 +23,13 @@ from functools import partial
 from itertools import chain, islice
 from math import isfinite
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import xlsxwriter
-import xlsxwriter.workbook
-from xlsxwriter.url import Url
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import Worksheet
-from xlsxwriter.xmlwriter import XMLwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__
+from perfxl import _xlsxwriter_fast as fast
 from perfxl.errors import OutputError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
@@ -47,18 +42,29 @@ FONT = "宋体"
 SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
-MAX_URL = 2079  # characters in a hyperlink address (and, separately, in its location)
-FAST_ROWS = True  # False: every cell through XlsxWriter's own API (the reference the tests compare with)
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
 KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
 
 
-DEFLATE_LEVEL = 1  # see _Workbook
-# what stands in for NaN or infinity, should one ever get this far (the reader already
-# refuses them): Excel cannot open a workbook holding such a number
-NOT_A_NUMBER = "（无效数值）"
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriterOptions:
+    """How the consolidated workbook is written; the defaults are what users get. Tests pass
+    other values (small limits, the cell-by-cell reference path) instead of patching globals."""
+
+    fast_rows: bool = True  # False: every cell through XlsxWriter's public API (the reference)
+    max_links: int = MAX_LINKS
+    max_rows: int = EXCEL_MAX_ROWS
+    parallel_min_rows: int = PARALLEL_MIN_ROWS
+    deflate_level: int = 1
+
+    @property
+    def fast(self) -> bool:
+        """Fast rows, if the installed XlsxWriter still has what they rely on."""
+        return self.fast_rows and fast.AVAILABLE
 
 
 @dataclass
@@ -76,22 +82,6 @@ class Parts:
         return chain.from_iterable(make() for _, make in self.pieces)
 
 
-class _PartSink:
-    """Stands in for the worksheet in a worker: rows go to a file, nothing else is kept."""
-
-    constant_memory = False
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-        self.hyperlinks: dict[int, dict[int, Any]] = defaultdict(dict)
-        self.hlink_count = 0
-        self.previous_row = 0
-        self._escape_control_characters = XMLwriter._escape_control_characters
-
-    def _check_dimensions(self, row: int, col: int) -> int:
-        return 0
-
-
 # What forked workers render: set by the parent just before the workers start.
 _PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any]] = {}
 
@@ -100,11 +90,7 @@ def _render_piece(args: tuple[str, int, int, str]) -> str:
     """Worker: one piece of a table's rows → a file of <row> elements; returns its path."""
     name, index, first_row, folder = args
     parts, formats, links, link_format = _PENDING[name]
-    fd, path = tempfile.mkstemp(suffix=".xml", dir=folder)
-    with open(fd, "w", encoding="utf-8") as fh:
-        sink: Any = _PartSink(fh)  # duck-types the sheet attributes write_fast_rows uses
-        _FastSheet.write_fast_rows(sink, first_row, parts.pieces[index][1](), formats, links, link_format, 0)
-    return path
+    return fast.render_rows(parts.pieces[index][1](), first_row, formats, links, link_format, folder)
 
 
 @dataclass(frozen=True)
@@ -114,110 +100,12 @@ class Col:
     kind: str = "text"  # text / money / int / link / status
 
 
-class _FastSheet(Worksheet):  # type: ignore[misc]
-    """A worksheet that appends whole rows of values in constant-memory mode.
-
-    XlsxWriter spends ~8 µs per cell on bookkeeping; a city-wide merge writes millions
-    of cells. Rows go out here as the same XML XlsxWriter writes (tests compare the
-    bytes with the cell-by-cell path), hyperlinks included, at a fraction of the cost.
-    """
-
-    def write_fast_rows(
-        self,
-        first_row: int,
-        rows: Iterable[Sequence[Any]],
-        formats: Sequence[Any],
-        links: Sequence[bool],
-        link_format: Any,
-        max_links: int,
-    ) -> bool:
-        """Write rows from `first_row`; (url, text) cells in `links` columns become hyperlinks
-        while the sheet has fewer than `max_links`, then their text. Returns whether any link
-        was refused for the limit. The formats must already have their style index (`_Writer`)."""
-        if self.constant_memory:
-            self._write_single_row(first_row)  # flush what is pending (the header row)
-        fh = self.fh
-        xfs = [f' s="{f._get_xf_index()}"' if f is not None else "" for f in formats]
-        link_xf = f' s="{link_format._get_xf_index()}"'
-        letters = [xl_col_to_name(c) for c in range(len(formats))]
-        esc_ctrl = self._escape_control_characters
-        overflow = False
-        i = -1
-        for i, row in enumerate(rows):  # i counts the rows afterwards
-            rn = first_row + i + 1
-            texts = [v[1] if type(v) is tuple else v for v in row]
-            # one search per row decides whether any cell needs escaping (tab never matches)
-            plain = not _ANY_SPECIAL.search("\t".join(v for v in texts if type(v) is str))
-            out = [f'<row r="{rn}">']
-            for c, v in enumerate(row):
-                xf = xfs[c]
-                if type(v) is tuple:
-                    url, v = v
-                    if v is None or v == "":
-                        continue
-                    if links[c]:
-                        if self.hlink_count < max_links and _link_ok(url):
-                            xf = link_xf
-                            link = Url(url)
-                            link._text = v
-                            self.hyperlinks[rn - 1][c] = link
-                            self.hlink_count += 1
-                        else:
-                            overflow = overflow or self.hlink_count >= max_links
-                elif v is None or v == "":
-                    continue
-                if type(v) is bool:
-                    v = "是" if v else "否"
-                elif type(v) is int or (type(v) is float and isfinite(v)):
-                    out.append(f'<c r="{letters[c]}{rn}"{xf}><v>{v:.16G}</v></c>')
-                    continue
-                elif type(v) is float:
-                    v = NOT_A_NUMBER
-                text = v[:32767] if type(v) is str else str(v)[:32767]
-                if not plain or type(v) is not str:
-                    if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
-                        text = esc_ctrl(text)
-                    if _XML_SPECIAL.search(text):
-                        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                out.append(f'<c r="{letters[c]}{rn}"{xf} t="inlineStr"><is><t{space}>{text}</t></is></c>')
-            out.append("</row>")
-            fh.write("".join(out))
-        if i >= 0:
-            last = first_row + i
-            self._check_dimensions(last, len(formats) - 1)
-            self.previous_row = last + 1
-        return overflow
-
-    def _write_optimized_sheet_data(self) -> None:
-        """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
-        of XML, which XlsxWriter decodes and re-encodes as text on the way."""
-        if self.dim_rowmin is None:
-            self._xml_empty_tag("sheetData")
-            return
-        self._xml_start_tag("sheetData")
-        self.row_data_fh.flush()
-        self.fh.flush()
-        with open(self.row_data_filename, "rb") as rows:
-            shutil.copyfileobj(rows, self.fh.buffer, 1 << 20)
-        self.row_data_fh.close()
-        os.unlink(self.row_data_filename)
-        self._xml_end_tag("sheetData")
-
-
-def _link_ok(url: str) -> bool:
-    """Within Excel's 2,079-character limit for the address and the location alike."""
-    return all(len(part.encode("utf-16-le", "surrogatepass")) // 2 <= MAX_URL for part in url.split("#", 1))
-
-
-_XML_SPECIAL = re.compile(r"[&<>]")
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
-_ANY_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
-
-
 class _Writer:
-    def __init__(self, wb: Any, out: Path, pool: Executor | None = None, scratch: str = "") -> None:
+    def __init__(
+        self, wb: Any, out: Path, pool: Executor | None = None, scratch: str = "", options: WriterOptions | None = None
+    ) -> None:
         self.wb = wb
+        self.opts = options or WriterOptions()
         self.pool = pool
         self.scratch = scratch
         self.pending: list[tuple[str, list[Future[str]], int, int]] = []
@@ -229,7 +117,8 @@ class _Writer:
         self._out_real = str(self.out_dir.resolve())
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
-        self.sheets = {name: wb.add_worksheet(name, worksheet_class=_FastSheet) for name in SHEETS}
+        sheet_class = fast.FastSheet if self.opts.fast else None
+        self.sheets = {name: wb.add_worksheet(name, worksheet_class=sheet_class) for name in SHEETS}
         base = {"font_name": FONT, "font_size": 10, "valign": "top"}
         self.f = {
             "header": wb.add_format(
@@ -256,7 +145,7 @@ class _Writer:
         # Cell formats take their style index on first use, and constant-memory mode fixes it in
         # the XML at once: number them here, in one order, whatever each sheet happens to use.
         for key in ("header", "text", "wrap", "money", "int", "link", "title"):
-            self.f[key]._get_xf_index()
+            fast.xf_index(self.f[key])
 
     def link(self, path: Path | None, loc: Loc | None = None) -> tuple[str, str] | None:
         """(url, text) of a relative link to a source file and cell."""
@@ -289,13 +178,13 @@ class _Writer:
             ws.set_column(c, c, col.width)
         ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
         ws.set_row(0, 30)
-        limit = EXCEL_MAX_ROWS - 1  # the header takes one row
+        limit = self.opts.max_rows - 1  # the header takes one row
         body: Iterable[Sequence[Any]] = make()
         spilled = count > limit
         if spilled:
             csv_path = self.spill(name, cols, body)
             self.notes.append(
-                f"“{name}”共 {count} 行，超过 Excel 每表 {EXCEL_MAX_ROWS:,} 行的上限："
+                f"“{name}”共 {count} 行，超过 Excel 每表 {self.opts.max_rows:,} 行的上限："
                 f"表中只列前 {limit:,} 行，完整内容见同一文件夹中的 {csv_path.name}"
             )
             count = limit
@@ -303,24 +192,27 @@ class _Writer:
         links = [c.kind == "link" for c in cols]
         # pieces render all their rows: only for a table that fits the sheet, without links
         if (
-            FAST_ROWS
+            self.opts.fast
             and self.pool is not None
             and isinstance(rows, Parts)
-            and count >= PARALLEL_MIN_ROWS
+            and count >= self.opts.parallel_min_rows
             and not spilled
             and not any(links)
         ):
             self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
             overflow = False
-        elif FAST_ROWS:
-            overflow = ws.write_fast_rows(1, body, [self._format_of(c) for c in cols], links, self.f["link"], MAX_LINKS)
+        elif self.opts.fast:
+            formats = [self._format_of(c) for c in cols]
+            overflow = ws.write_fast_rows(1, body, formats, links, self.f["link"], self.opts.max_links)
         else:
             overflow = False
             for r, row in enumerate(body, start=1):
                 for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                     overflow = self._cell(ws, r, c, col, value) or overflow
         if overflow:
-            self.notes.append(f"“{name}”的链接超过 Excel 每表 {MAX_LINKS:,} 个的上限，其后各行的来源以文字列出")
+            self.notes.append(
+                f"“{name}”的链接超过 Excel 每表 {self.opts.max_links:,} 个的上限，其后各行的来源以文字列出"
+            )
         last = max(1, count)
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
@@ -348,10 +240,9 @@ class _Writer:
 
     def _start_pieces(self, name: str, parts: Parts, formats: list[Any], links: list[bool]) -> None:
         assert self.pool is not None
-        ws = self.sheets[name]
-        ws._write_single_row(1)  # the header row goes out first
+        fast.header_out(self.sheets[name])  # the header row goes out first
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
-            sheet.fh.flush()
+            fast.flush(sheet)
         _PENDING[name] = (parts, formats, links, self.f["link"])
         first, futures = 1, []
         for i, (n, _make) in enumerate(parts.pieces):
@@ -364,14 +255,8 @@ class _Writer:
         for name, futures, count, ncols in self.pending:
             ws = self.sheets[name]
             for future in futures:
-                path = future.result()
-                ws.fh.flush()  # then append the piece's bytes after what the text layer holds
-                with open(path, "rb") as fh:
-                    shutil.copyfileobj(fh, ws.fh.buffer, 1 << 20)
-                os.unlink(path)
-            if count:
-                ws._check_dimensions(count, ncols - 1)
-                ws.previous_row = count + 1
+                fast.append_rows_file(ws, future.result())
+            fast.set_extent(ws, count, ncols)
             _PENDING.pop(name, None)
         self.pending = []
 
@@ -406,7 +291,8 @@ class _Writer:
             url, value = value
         if value is None or value == "":
             return False
-        if url is not None and col.kind == "link" and ws.hlink_count < MAX_LINKS and _link_ok(url):
+        limit = self.opts.max_links
+        if url is not None and col.kind == "link" and ws.hlink_count < limit and fast.link_ok(url):
             ws.write_url(r, c, url, self.f["link"], string=value)
             return False
         if isinstance(value, bool):
@@ -414,34 +300,21 @@ class _Writer:
         elif isinstance(value, (int, float)) and isfinite(value):
             ws.write_number(r, c, value, fmt)
         elif isinstance(value, float):  # NaN or infinity would make the workbook unopenable
-            ws.write_string(r, c, NOT_A_NUMBER, fmt)
+            ws.write_string(r, c, fast.NOT_A_NUMBER, fmt)
         else:
             ws.write_string(r, c, str(value)[:32767], fmt)
-        return url is not None and col.kind == "link" and ws.hlink_count >= MAX_LINKS
+        return url is not None and col.kind == "link" and ws.hlink_count >= limit
 
 
-class _FastDeflate(zipfile.ZipFile):
-    def __init__(self, file: str, mode: Literal["w"], **kwargs: Any) -> None:
-        super().__init__(file, mode, compresslevel=DEFLATE_LEVEL, **kwargs)
-
-
-class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
-    """XlsxWriter deflates at zlib's default level 6. A city-wide merge packs several hundred MB
-    of sheet XML; level 1 deflates it about 2.3× faster for a file about 28 % larger (measured at 2,000)."""
-
-    def _store_workbook(self) -> None:
-        saved = xlsxwriter.workbook.ZipFile
-        xlsxwriter.workbook.ZipFile = _FastDeflate  # only while this workbook is packed
-        try:
-            super()._store_workbook()
-        finally:
-            xlsxwriter.workbook.ZipFile = saved
-
-
-def write_consolidated(result: MergeResult, out: str | Path, *, jobs: int = 1) -> Path:
+def write_consolidated(
+    result: MergeResult, out: str | Path, *, jobs: int = 1, options: WriterOptions | None = None
+) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
     available), workers render the largest sheet while this process writes the others."""
     out = Path(out)
+    opts = options or WriterOptions()
+    if opts.fast_rows and not fast.AVAILABLE:
+        _notice_slow_path()
     out_dir = out.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -450,21 +323,26 @@ def write_consolidated(result: MergeResult, out: str | Path, *, jobs: int = 1) -
     # constant_memory streams rows to temporary files: a city-wide merge has millions of cells.
     # The result goes to a temporary name beside the target and is renamed when complete.
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    wb = _Workbook(
+    if fast.AVAILABLE:  # packing at a lower deflate level is independent of how rows are written
+        book_class: Any = fast.FastWorkbook
+        fast.FastWorkbook.deflate_level = opts.deflate_level
+    else:
+        book_class = xlsxwriter.Workbook
+    wb = book_class(
         str(tmp),
         {
             "constant_memory": True,
             "strings_to_formulas": False,
             "strings_to_numbers": False,
             "strings_to_urls": False,
-            "max_url_length": MAX_URL,
+            "max_url_length": fast.MAX_URL,
         },
     )
     wb.set_properties(
         {"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED, "comments": f"perfxl {__version__}"}
     )
-    with fewer_collections(), _pool(jobs) as (pool, scratch):
-        _write_sheets(wb, result, out, pool, scratch, pieces=jobs if pool is not None else 1)
+    with fewer_collections(), _pool(jobs if opts.fast else 1) as (pool, scratch):
+        _write_sheets(wb, result, out, pool, scratch, pieces=jobs if pool is not None else 1, options=opts)
     try:
         wb.close()
         os.replace(tmp, out)
@@ -472,6 +350,19 @@ def write_consolidated(result: MergeResult, out: str | Path, *, jobs: int = 1) -
         tmp.unlink(missing_ok=True)
         raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
     return out
+
+
+_NOTICED: list[bool] = []
+
+
+def _notice_slow_path() -> None:
+    """Once per process: the installed XlsxWriter lacks what the fast writer relies on."""
+    if not _NOTICED:
+        _NOTICED.append(True)
+        logging.getLogger("perfxl").warning(
+            "提示：已安装的 XlsxWriter 与快速写出方式不兼容（缺少 %s），改用较慢的标准方式写出汇总工作簿",
+            fast.MISSING,
+        )
 
 
 @contextmanager
@@ -493,8 +384,10 @@ def _pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_sheets(wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str, pieces: int) -> None:
-    w = _Writer(wb, out, pool, scratch)
+def _write_sheets(
+    wb: Any, result: MergeResult, out: Path, pool: Executor | None, scratch: str, pieces: int, options: WriterOptions
+) -> None:
+    w = _Writer(wb, out, pool, scratch, options)
     _indicators(w, result, pieces=pieces)  # first: workers render it while the other sheets are written
     _roster(w, result)
     _dept(w, result)

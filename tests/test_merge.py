@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfxl.cli import main
-from perfxl.consolidated import write_consolidated
+from perfxl.consolidated import WriterOptions, write_consolidated
 from perfxl.data import FormData
 from perfxl.exchange import fill_file
 from perfxl.merging import MergeResult, merge
@@ -215,11 +215,8 @@ def test_consolidated_opens_in_libreoffice(merged: tuple[MergeResult, Path]) -> 
 def test_tables_beyond_excel_rows_spill_to_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import csv
 
-    import perfxl.consolidated as consolidated
-
-    monkeypatch.setattr(consolidated, "EXCEL_MAX_ROWS", 101)  # 100 data rows per sheet
     result = merge(samples(), catalog=CATALOG, year=2024)
-    out = write_consolidated(result, tmp_path / "汇总.xlsx")
+    out = write_consolidated(result, tmp_path / "汇总.xlsx", options=WriterOptions(max_rows=101))  # 100 data rows
     spilled = tmp_path / "汇总_绩效指标.csv"
     with spilled.open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
@@ -266,14 +263,10 @@ def test_fast_rows_write_what_xlsxwriter_writes(
 ) -> None:
     """The row writer emits, byte for byte, what XlsxWriter's cell API writes: escaping,
     whitespace, numbers, hyperlinks up to the per-sheet limit and the note beyond it."""
-    import perfxl.consolidated as consolidated
-
     result = _odd_result(texts, numbers, tmp_path)
-    with monkeypatch.context() as m:  # one context per example: hypothesis reuses the fixture
-        m.setattr(consolidated, "MAX_LINKS", max_links)
-        fast = write_consolidated(result, tmp_path / "fast.xlsx").read_bytes()
-        m.setattr(consolidated, "FAST_ROWS", False)
-        slow = write_consolidated(result, tmp_path / "slow.xlsx").read_bytes()
+    fast = write_consolidated(result, tmp_path / "fast.xlsx", options=WriterOptions(max_links=max_links)).read_bytes()
+    reference = WriterOptions(max_links=max_links, fast_rows=False)
+    slow = write_consolidated(result, tmp_path / "slow.xlsx", options=reference).read_bytes()
     assert fast == slow
 
 
@@ -281,20 +274,13 @@ def test_fast_rows_write_what_xlsxwriter_writes(
 def test_fast_rows_on_the_samples(
     merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, max_links: int
 ) -> None:
-    from xlsxwriter.worksheet import Worksheet
-
-    import perfxl.consolidated as consolidated
-
     result, first = merged
-    monkeypatch.setattr(consolidated, "MAX_LINKS", max_links)
-    fast = write_consolidated(result, first.parent / f"fast{max_links}.xlsx")
-    monkeypatch.setattr(consolidated, "FAST_ROWS", False)  # every cell through XlsxWriter's API,
-    monkeypatch.setattr(
-        consolidated._FastSheet,
-        "_write_optimized_sheet_data",  # and its own copying
-        Worksheet._write_optimized_sheet_data,
+    fast = write_consolidated(
+        result, first.parent / f"fast{max_links}.xlsx", options=WriterOptions(max_links=max_links)
     )
-    slow = write_consolidated(result, first.parent / f"slow{max_links}.xlsx")
+    # every cell through XlsxWriter's API, and XlsxWriter's own worksheet class
+    reference = WriterOptions(max_links=max_links, fast_rows=False)
+    slow = write_consolidated(result, first.parent / f"slow{max_links}.xlsx", options=reference)
     assert fast.read_bytes() == slow.read_bytes()
     if max_links == 7:
         wb = openpyxl.load_workbook(fast)
@@ -312,7 +298,6 @@ def test_parallel_pieces_write_the_same_bytes(
 
     result, first = merged
     serial = write_consolidated(result, first.parent / "serial.xlsx")
-    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
     started: list[tuple[str, int]] = []
     real = consolidated._Writer._start_pieces
 
@@ -321,7 +306,9 @@ def test_parallel_pieces_write_the_same_bytes(
         real(self, name, parts, *args)
 
     monkeypatch.setattr(consolidated._Writer, "_start_pieces", spy)
-    parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2)
+    parallel = write_consolidated(
+        result, first.parent / "parallel.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
+    )
     assert started == [("绩效指标", 2)]
     assert parallel.read_bytes() == serial.read_bytes()
 
@@ -343,10 +330,12 @@ def test_no_fork_means_serial_writing(merged: tuple[MergeResult, Path], monkeypa
 
     result, first = merged
     serial = write_consolidated(result, first.parent / "serial_nf.xlsx")
-    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     monkeypatch.setattr(consolidated._Writer, "_start_pieces", lambda *a: pytest.fail("forked without fork"))
-    assert write_consolidated(result, first.parent / "nofork.xlsx", jobs=2).read_bytes() == serial.read_bytes()
+    nofork = write_consolidated(
+        result, first.parent / "nofork.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
+    )
+    assert nofork.read_bytes() == serial.read_bytes()
 
 
 def test_collector_settings_restored() -> None:
@@ -365,10 +354,39 @@ def test_collector_settings_restored() -> None:
 
 def test_spilled_table_with_jobs_keeps_the_sheet_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A table past Excel's row limit is written serially (first rows only) even with --jobs."""
-    import perfxl.consolidated as consolidated
-
-    monkeypatch.setattr(consolidated, "EXCEL_MAX_ROWS", 101)
-    monkeypatch.setattr(consolidated, "PARALLEL_MIN_ROWS", 1)
-    out = write_consolidated(merge(samples(), catalog=CATALOG, year=2024), tmp_path / "汇总.xlsx", jobs=2)
+    options = WriterOptions(max_rows=101, parallel_min_rows=1)
+    out = write_consolidated(
+        merge(samples(), catalog=CATALOG, year=2024), tmp_path / "汇总.xlsx", jobs=2, options=options
+    )
     assert openpyxl.load_workbook(out)["绩效指标"].max_row == 101
     assert (tmp_path / "汇总_绩效指标.csv").exists()
+
+
+def test_without_xlsxwriter_internals_the_public_api_writes_the_same_content(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A future XlsxWriter without the private names the fast writer uses: the workbook is still
+    written (public API only, one notice), with the same sheets and cells."""
+    import perfxl._xlsxwriter_fast as fast
+    import perfxl.consolidated as consolidated
+
+    result, first = merged
+    monkeypatch.setattr(fast, "AVAILABLE", False)
+    monkeypatch.setattr(fast, "MISSING", "Worksheet._write_single_row")
+    monkeypatch.setattr(consolidated, "_NOTICED", [])
+    with caplog.at_level("WARNING", logger="perfxl"):
+        slow = write_consolidated(result, first.parent / "public_api.xlsx", jobs=2)
+    (notice,) = [r.getMessage() for r in caplog.records if "XlsxWriter" in r.getMessage()]
+    assert notice.startswith("提示：") and "缺少 Worksheet._write_single_row" in notice
+    a, b = openpyxl.load_workbook(first), openpyxl.load_workbook(slow)
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        assert [[c.value for c in row] for row in a[name].iter_rows()] == [
+            [c.value for c in row] for row in b[name].iter_rows()
+        ]
+
+
+def test_the_probe_finds_what_it_needs_in_the_installed_xlsxwriter() -> None:
+    import perfxl._xlsxwriter_fast as fast
+
+    assert fast.probe() == "" and fast.AVAILABLE

@@ -325,14 +325,16 @@ def build(out: Path) -> dict[str, Expect]:
     for name, raw_value in (("NaN数值", b"NAN"), ("无穷大数值", b"1e400"), ("负无穷数值", b"-INF")):
         body = rezip(clean, sheet1(lambda b, v=raw_value: b.replace(budget, budget.replace(b">80<", b">" + v + b"<"))))
         add(f"{name}.xlsx", body, "findings", "value.invalid_number", "project.funds.total", message="数值无效")
-    junk = "".join(f'<row r="{r}"><c r="B{r}"><v>{r}</v></c></row>' for r in range(200, 200_200)).encode()
+    junk = "".join(
+        f'<row r="{r}"><c r="B{r}"><v>{r}</v></c></row>' for r in range(200, 30_200)
+    ).encode()  # past the row limit and the far-row bound
     add(
-        "二十万行垃圾.xlsx",
+        "三万行垃圾.xlsx",
         rezip(clean, sheet1(lambda b: b.replace(b"</sheetData>", junk + b"</sheetData>"))),
         "findings",
         "template.rows_beyond_capacity",
         "file.outside_area",
-        message="200,000 行",
+        message="30,000 行",
     )
     add(
         "重复的部件名.xlsx",
