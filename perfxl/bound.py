@@ -19,8 +19,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 MAX_COLS = 256  # IV: templates use fewer than 20 columns
 # fast path: every cell and row in the usual form <c r="..."> / <row r="...">, none far away
-_CELL_WITHOUT_REF = re.compile(rb'<c(?! r=")[ />]')
-_ROW_WITHOUT_REF = re.compile(rb'<row(?! r=")[ />]')
+_WITHOUT_REF = re.compile(rb'<(?:c|row)(?! r=")[ />]')
 # column IW (257) or later, or row 10000 or later; rows between the row limit and 9999 are
 # cheap for the cell reader and are cut there
 _FAR_REF = re.compile(rb'r="(?:[A-Z]{3,}|[J-Z][A-Z]|I[W-Z]|[A-Z]*[1-9][0-9]{4,}")')
@@ -41,7 +40,7 @@ def needs_bounding(xml: bytes) -> bool:
     """False for the sheets every spreadsheet program writes: cheap literal searches only."""
     if b"<sheetData" not in xml or b"r='" in xml:
         return True  # namespace prefixes or single quotes: take the careful path
-    return bool(_CELL_WITHOUT_REF.search(xml) or _ROW_WITHOUT_REF.search(xml) or _FAR_REF.search(xml))
+    return bool(_WITHOUT_REF.search(xml) or _FAR_REF.search(xml))
 
 
 def _local(tag: str) -> str:

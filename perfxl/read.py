@@ -50,7 +50,9 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-
 # cell. Formulas are few, so find each <f and look back for its cell rather than try every <c.
 # Any prefix, attribute order, quoting and whitespace: some tools pretty-print their XML.
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_FORMULA_TAG_PLAIN = re.compile(rb"<f[\s>/]")
 _CELL_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*>")
+_USUAL_CELL_OPEN = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>/]*>')
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]{1,3}[0-9]{1,7})["']""")
 _PROTECTION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetProtection\b([^>]*)>")
 _PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
@@ -67,7 +69,14 @@ class HostileXml(Exception):
 
 def formula_cells(xml: bytes) -> set[str]:
     out: set[str] = set()
-    for m in _FORMULA_TAG.finditer(xml):
+    # unprefixed XML (what every spreadsheet program writes) has a literal <f to search for
+    tags = _FORMULA_TAG_PLAIN if b"<sheetData" in xml else _FORMULA_TAG
+    for m in tags.finditer(xml):
+        start = xml.rfind(b"<c ", 0, m.start())  # what every spreadsheet program writes
+        cell = _USUAL_CELL_OPEN.match(xml, start) if start >= 0 else None
+        if cell and cell.end() == m.start():
+            out.add(cell.group(1).decode())
+            continue
         end = xml.rfind(b">", 0, m.start()) + 1
         if end <= 0 or xml[end : m.start()].strip():
             continue
@@ -612,6 +621,8 @@ def _bounded(raw: bytes, z: zipfile.ZipFile, parts: dict[str, bytes], sub: Submi
     assert sub.scan is not None
     replaced: dict[str, bytes] = {}
     for name, _state, part in sub.scan.sheets:
+        if name in (LISTS_SHEET, INSTRUCTIONS_SHEET):
+            continue  # never handed to the cell reader (see _read_cells)
         xml = parts.get(part)
         if xml is None or not needs_bounding(xml):
             continue
