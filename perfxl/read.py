@@ -69,8 +69,8 @@ class HostileXml(Exception):
 
 def formula_cells(xml: bytes) -> set[str]:
     out: set[str] = set()
-    # unprefixed XML (what every spreadsheet program writes) has a literal <f to search for
-    tags = _FORMULA_TAG_PLAIN if b"<sheetData" in xml else _FORMULA_TAG
+    # without any prefixed tag (what every spreadsheet program writes) a literal <f will do
+    tags = _FORMULA_TAG if b":f" in xml else _FORMULA_TAG_PLAIN
     for m in tags.finditer(xml):
         start = xml.rfind(b"<c ", 0, m.start())  # what every spreadsheet program writes
         cell = _USUAL_CELL_OPEN.match(xml, start) if start >= 0 else None
