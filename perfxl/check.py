@@ -22,6 +22,7 @@ from perfxl.errors import os_reason
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.read import read_submission
+from perfxl.review import keyed
 
 __all__ = ["STATUS_LABEL", "CheckReport", "FileReport", "Status", "check_paths", "rule_message", "trusted_modified"]
 
@@ -33,6 +34,8 @@ def check_paths(paths: Sequence[str | Path], *, year: int | None = None) -> Chec
     check_schemas(reports)
     for r in reports:
         r.findings.sort(key=_order)
+        sub = r.submission if r.submission is not None and r.submission.data is not None else None
+        r.findings = keyed(r.findings, (sub.year if sub else None) or year, r.kind or "", r.entity or r.path.name, sub)
         if r.status != "rejected":
             r.status = "findings" if r.findings else "ok"
         if r.submission is not None:

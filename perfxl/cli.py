@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from perfxl.isolate import check_files
 from perfxl.merging import auto_jobs, merge_collected
 from perfxl.output import atomic_write
 from perfxl.report import json_report, merge_json, printable, text_report
+from perfxl.review import keep_copy, read_previous, round_label
 from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -236,6 +238,17 @@ def check(
     show_default=True,
     help="并行进程数；0 为自动（200 个文件以上时按 CPU 核数，最多 4 个）。",
 )
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="上一轮的汇总工作簿；默认为 -o 指定的已有文件。其中的审核意见按问题编号带入本轮。",
+)
+@click.option("--fresh", is_flag=True, help="不读取上一轮，从第 1 轮开始。")
+@click.option(
+    "--round-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="本轮日期（YYYY-MM-DD），默认今天；同样的输入和日期得到逐字节相同的汇总。",
+)
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
 def merge_cmd(
     inputs: tuple[Path, ...],
@@ -244,14 +257,31 @@ def merge_cmd(
     json_path: Path | None,
     year: int | None,
     jobs: int,
+    previous: Path | None,
+    fresh: bool,
+    round_date: datetime | None,
     quiet: bool,
 ) -> None:
-    """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。"""
+    """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。
+
+    重新汇总时读取上一轮的汇总工作簿（默认即输出文件），保留审核人员填写的核实情况、处理意见和处置，
+    标出每个问题的状态；上一轮的文件另存一份带轮次和日期的副本。"""
+    source = None if fresh else (previous or (output if output.exists() else None))
+    last = read_previous(source) if source is not None else None
+    if last is not None and last.problem and not quiet:
+        click.echo(f"提示：{last.problem}", err=True)
     files, skipped = collect(list(inputs))
     jobs = jobs or auto_jobs(len(files))
     show = not quiet and sys.stderr.isatty()
+    day = round_date.date().isoformat() if round_date else ""
     with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
-        result = merge_collected(files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update)
+        result = merge_collected(
+            files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update, previous=last, round_date=day
+        )
+    if last is not None and source is not None and source.resolve() == output.resolve():
+        kept = keep_copy(output, last)
+        if kept is not None and not quiet:
+            click.echo(f"上一轮汇总另存为 {printable(kept)}", err=True)
     write_consolidated(result, output, jobs=jobs)
     if json_path is not None:
         atomic_write(json_path, merge_json(result).encode("utf-8"))
@@ -262,7 +292,7 @@ def merge_cmd(
             f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
             f"无法读取 {result.count('rejected')}，跳过 {result.count('skipped')}，"
             f"未提交 {result.count('missing')}；交叉校验 {len(result.checks)} 项，不通过 {fails} 项；"
-            f"问题 {len(result.findings)} 条。"
+            f"问题 {len(result.findings)} 条；审核{round_label(result.round, result.round_date)}。"
         )
 
 

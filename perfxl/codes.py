@@ -170,6 +170,7 @@ def report_json_schema() -> dict[str, object]:
             "cell": {"type": "string", "description": "单元格（A1 形式）；空表示整张表或整个文件"},
             "expected": {"description": "应为的值（规则的右值等），可能为空"},
             "actual": {"description": "实际的值，可能为空"},
+            "key": {"type": "string", "description": "问题编号：不随单元格位置、说明文字和数值变化，多轮审核据此对应"},
         },
         "additionalProperties": False,
     }

@@ -31,12 +31,13 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from perfxl import __version__
 from perfxl import _xlsxwriter_fast as fast
 from perfxl.errors import OutputError
-from perfxl.forms import get_spec
+from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.isolate import die_with_parent
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
 from perfxl.package import FIXED_CREATED, Meta
 from perfxl.read import Loc
+from perfxl.review import DISPOSITIONS, round_label
 
 FONT = "宋体"
 SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
@@ -44,7 +45,7 @@ EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV bes
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
-KIND_TEXT = {"dept": "部门整体", "project": "项目支出", "": ""}
+KIND_TEXT = KIND_LABELS
 
 
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
@@ -141,10 +142,14 @@ class _Writer:
             "warn": wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"}),
             "good": wb.add_format({"font_color": "#006100"}),
             "title": wb.add_format({**base, "bold": True, "font_size": 16}),
+            # what auditors type: unlocked, wrapped, and text (so =, +, - and @ stay text)
+            "note": wb.add_format(
+                {**base, "text_wrap": True, "locked": False, "num_format": "@", "bg_color": "#FFF2CC"}
+            ),
         }
         # Cell formats take their style index on first use, and constant-memory mode fixes it in
         # the XML at once: number them here, in one order, whatever each sheet happens to use.
-        for key in ("header", "text", "wrap", "money", "int", "link", "title"):
+        for key in ("header", "text", "wrap", "money", "int", "link", "title", "note"):
             fast.xf_index(self.f[key])
 
     def link(self, path: Path | None, loc: Loc | None = None) -> tuple[str, str] | None:
@@ -174,8 +179,8 @@ class _Writer:
         parts = rows if isinstance(rows, Parts) else Parts([(len(rows), partial(iter, rows))])
         count, make = parts.count, parts.rows
         ws = self.sheets[name]
-        for c, col in enumerate(cols):
-            ws.set_column(c, c, col.width)
+        for c, col in enumerate(cols):  # note columns: empty cells open for typing too
+            ws.set_column(c, c, col.width, self.f["note"] if col.kind == "note" else None)
         ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
         ws.set_row(0, 30)
         limit = self.opts.max_rows - 1  # the header takes one row
@@ -273,7 +278,36 @@ class _Writer:
         self.spilled.append(path)
         return path
 
+    def review_columns(self, name: str, cols: Sequence[Col], count: int) -> None:
+        """The auditors' columns: open for typing (the rest of the sheet is read-only, no password),
+        处置 from a dropdown."""
+        ws = self.sheets[name]
+        heads = [c.header for c in cols]
+        if count:
+            c = heads.index("处置")
+            ws.data_validation(
+                1,
+                c,
+                count,
+                c,
+                {"validate": "list", "source": list(DISPOSITIONS), "error_type": "warning", "ignore_blank": True},
+            )
+        ws.protect(
+            "",
+            {
+                "autofilter": True,
+                "sort": True,
+                "format_cells": True,
+                "format_columns": True,
+                "format_rows": True,
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+            },
+        )
+
     def _format_of(self, col: Col) -> Any:
+        if col.kind == "note":
+            return self.f["note"]
         if col.kind == "money":
             return self.f["money"]
         if col.kind == "int":
@@ -426,9 +460,15 @@ def _about(w: _Writer, m: MergeResult) -> None:
         (
             "交叉校验",
             "每条规则对每个对象的校验结果（通过的也列出），含左值、右值、差额和来源单元格链接；"
-            "“核实情况”“处理意见”两列留给审核人员填写。",
+            "“核实情况”“处理意见”“处置”三列（黄色）留给审核人员填写，重新汇总时按问题编号保留。",
         ),
-        ("问题清单", "全部问题，可按严重程度、文件筛选，点击单元格链接打开原文件。"),
+        (
+            "问题清单",
+            "全部问题，可按严重程度、文件筛选，点击单元格链接打开原文件；状态：新发现、仍存在、"
+            "仍存在（数值有变化）、已整改（重新提交后消失）、未复核（消失但未重新提交），已消失的问题连同审核意见保留。",
+        ),
+        ("审核轮次", round_label(m.round, m.round_date)),
+        *([("上一轮", m.previous_problem)] if m.previous_problem else []),
         ("生成工具", f"perfxl {__version__}"),
         *[("超出行数上限", note) for note in w.notes],
     ]
@@ -616,80 +656,138 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
     )
 
 
+def _review_cells(m: MergeResult, key: str, problem: bool) -> list[Any]:
+    """状态, 核实情况, 处理意见, 处置 and 首次发现 / 轮次 of a row, from this round's review."""
+    r = m.reviews.get(key) if problem else None
+    if r is None:
+        return ["", "", "", "", "", ""]
+    return [r.status, r.notes.checked, r.notes.advice, r.notes.disposition, r.first_seen, f"第 {r.first_round} 轮"]
+
+
 def _checks(w: _Writer, m: MergeResult) -> None:
     cols = [
-        Col("规则", 26),
-        Col("说明", 36),
-        Col("类别", 10),
-        Col("对象", 30),
-        Col("主管部门", 26),
+        Col("结果", 10),
+        Col("严重程度", 8),
+        Col("状态", 12),
+        Col("对象", 28),
+        Col("说明", 30),
         Col("左值", 14, "money"),
         Col("右值", 14, "money"),
         Col("差额", 14, "money"),
-        Col("结果", 12),
-        Col("严重程度", 8),
         Col("详情", 50),
-        Col("来源", 40, "link"),
-        Col("核实情况", 24),
-        Col("处理意见", 24),
+        Col("来源", 36, "link"),
+        *NOTE_COLS,
+        Col("问题编号", 12),
+        Col("首次发现", 11),
+        Col("轮次", 7),
+        Col("类别", 9),
+        Col("主管部门", 20),
+        Col("规则", 10),
     ]
     order = {"fail": 0, "incomplete": 1, "skip": 2, "pass": 3}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
-    rows = [
-        [
-            c.rule_id,
-            c.title,
-            KIND_TEXT.get(c.kind, c.kind),
-            c.entity,
-            c.competent,
-            c.left,
-            c.right,
-            c.diff,
-            STATUS_TEXT.get(c.status, c.status),
-            c.severity.label if c.status == "fail" else "",
-            c.detail,
-            w.link(c.path, c.loc),
-            "",
-            "",
-        ]
-        for c in checks
-    ]
-    w.table("交叉校验", cols, rows, status_col=8)
+    rows = []
+    for c in checks:
+        status, checked, advice, disposition, seen, rnd = _review_cells(m, c.key, c.status in ("fail", "incomplete"))
+        rows.append(
+            [
+                STATUS_TEXT.get(c.status, c.status),
+                c.severity.label if c.status == "fail" else "",
+                status,
+                c.entity,
+                c.title,
+                c.left,
+                c.right,
+                c.diff,
+                c.detail,
+                w.link(c.path, c.loc),
+                checked,
+                advice,
+                disposition,
+                c.key,
+                seen,
+                rnd,
+                KIND_TEXT.get(c.kind, c.kind),
+                c.competent,
+                c.rule_id,
+            ]
+        )
+    w.table("交叉校验", cols, rows, status_col=0)
+    w.review_columns("交叉校验", cols, len(rows))
+
+
+NOTE_COLS = [Col("核实情况", 24, "note"), Col("处理意见", 24, "note"), Col("处置", 12, "note")]
 
 
 def _findings(w: _Writer, m: MergeResult) -> None:
     cols = [
         Col("序号", 6, "int"),
         Col("严重程度", 8),
-        Col("对象", 30),
-        Col("类别", 10),
-        Col("规则", 28),
-        Col("问题说明", 60),
-        Col("位置", 40, "link"),
-        Col("期望", 14),
-        Col("实际", 14),
+        Col("状态", 12),
+        Col("对象", 28),
+        Col("问题说明", 56),
+        Col("位置", 34, "link"),
+        Col("期望", 12),
+        Col("实际", 12),
+        *NOTE_COLS,
+        Col("问题编号", 12),
+        Col("首次发现", 11),
+        Col("轮次", 7),
+        Col("类别", 9),
+        Col("规则", 10),
     ]
     sev = {"error": 0, "warning": 1, "info": 2}
     findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
-    rows = []
+    rows: list[list[Any]] = []
     for i, f in enumerate(findings, start=1):
         loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
         path = Path(f.file) if f.file else None
-        link = w.link(path, loc)
+        status, checked, advice, disposition, seen, rnd = _review_cells(m, f.key, bool(f.key))
         rows.append(
             [
                 i,
                 f.severity.label,
+                status,
                 f.entity,
-                KIND_TEXT.get(f.form, f.form),
-                f.rule,
                 f.message,
-                link,
+                w.link(path, loc),
                 _plain(f.expected),
                 _plain(f.actual),
+                checked,
+                advice,
+                disposition,
+                f.key,
+                seen,
+                rnd,
+                KIND_TEXT.get(f.form, f.form),
+                f.rule,
+            ]
+        )
+    # problems of the last round that went away keep their rows and notes
+    for past, r in m.gone:
+        old = past.row
+        rows.append(
+            [
+                len(rows) + 1,
+                _plain(old.get("严重程度")),
+                r.status,
+                _plain(old.get("对象")),
+                _plain(old.get("问题说明")),
+                _plain(old.get("位置")),
+                _plain(old.get("期望")),
+                _plain(old.get("实际")),
+                r.notes.checked,
+                r.notes.advice,
+                r.notes.disposition,
+                past.key,
+                r.first_seen,
+                f"第 {r.first_round} 轮" if r.first_round else "",
+                _plain(old.get("类别")),
+                _plain(old.get("规则")),
             ]
         )
     w.table("问题清单", cols, rows, status_col=1)
+    w.review_columns("问题清单", cols, len(rows))
 
 
 def _plain(v: Any) -> Any:

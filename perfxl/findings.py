@@ -37,6 +37,7 @@ class Finding:
     cell: str = ""
     expected: Any = None
     actual: Any = None
+    key: str = ""  # 问题编号 (review.py): stable across resubmissions and re-merges
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -12,7 +12,8 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -21,10 +22,11 @@ from perfxl.check import FileReport, trusted_modified
 from perfxl.codes import severity_of
 from perfxl.data import numeric_view
 from perfxl.findings import Finding, Severity
-from perfxl.forms import get_spec
+from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import check_files
 from perfxl.read import Loc
+from perfxl.review import PastProblem, PreviousRound, Review, anchor_of, gone, problem_key, review, values_text
 from perfxl.rules import CROSS_RULES, Outcome, evaluate
 
 Progress = Callable[[int], None]
@@ -63,6 +65,7 @@ class CrossCheck:
     detail: str = ""
     path: Path | None = None
     loc: Loc | None = None
+    key: str = ""  # 问题编号 (review.py); the same as the finding a failing check also is
 
     @property
     def diff(self) -> float | None:
@@ -80,6 +83,11 @@ class MergeResult:
     findings: list[Finding]
     year: int | None
     inputs: int = 0
+    round: int = 1  # 审核轮次: one more than the previous workbook's
+    round_date: str = ""
+    reviews: dict[str, Review] = field(default_factory=dict)  # problem number → its state this round
+    gone: list[tuple[PastProblem, Review]] = field(default_factory=list)  # in the last round, not in this one
+    previous_problem: str = ""  # why the previous round could not be read ("" when it could, or none)
 
     def accepted(self, kind: str | None = None) -> list[FileReport]:
         return [
@@ -135,12 +143,22 @@ def merge(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    previous: PreviousRound | None = None,
+    round_date: str = "",
 ) -> MergeResult:
     """Check every file in `inputs` (files or folders, walked) and join them into one district
-    view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON."""
+    view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON.
+    With `previous` (review.read_previous of the last workbook), notes and statuses carry over."""
     files, skipped = collect([Path(i) for i in inputs])
     return merge_collected(
-        files, skipped, catalog=Path(catalog) if catalog else None, year=year, jobs=jobs, progress=progress
+        files,
+        skipped,
+        catalog=Path(catalog) if catalog else None,
+        year=year,
+        jobs=jobs,
+        progress=progress,
+        previous=previous,
+        round_date=round_date,
     )
 
 
@@ -170,6 +188,8 @@ def merge_collected(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    previous: PreviousRound | None = None,
+    round_date: str = "",
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar)."""
     entries = read_catalog(catalog) if catalog else []
@@ -214,6 +234,7 @@ def merge_collected(
                     entity=key[2],
                     file=str(older.path),
                     message=f"{ROSTER_LABEL[status]}：{why}",
+                    key=problem_key(year, key[0], key[2], f"submission.{status}", f"file:{older.path.name}"),
                 )
             )
     # the catalog decides who is expected; everything else is unexpected
@@ -256,6 +277,7 @@ def merge_collected(
                     form=e.kind,
                     entity=e.name,
                     message=f"未提交：目录第 {e.line} 行“{e.name}”没有收到填报文件",
+                    key=problem_key(year, e.kind, e.name, "catalog.missing", ""),
                 )
             )
     for key, rep in sorted(current.items()):
@@ -283,11 +305,13 @@ def merge_collected(
                     entity=key[2],
                     file=str(rep.path),
                     message=message,
+                    key=problem_key(year, key[0], key[2], "catalog.unexpected", ""),
                 )
             )
     for p, why in skipped:
         roster.append(RosterRow(status="skipped", path=p, reason=why))
     checks = _intra_checks(roster) + _cross_checks(roster, entries)
+    _key_checks(checks, roster, year)
     for c in checks:
         if c.rule_id.startswith("cross.") and c.status == "fail":
             findings.append(
@@ -302,9 +326,45 @@ def merge_collected(
                     message=c.detail,
                     expected=c.right,
                     actual=c.left,
+                    key=c.key,
                 )
             )
-    return MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
+    result = MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
+    _apply_review(result, previous or PreviousRound(), round_date or date.today().isoformat())
+    return result
+
+
+def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
+    """问题编号 of every check row: for a failing one, the same number as its finding."""
+    subs = {r.path: r.report.submission for r in roster if r.status == "accepted" and r.report and r.path}
+    for c in checks:
+        sub = subs.get(c.path) if c.path else None
+        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell) if c.loc else ""
+        if c.rule_id == "cross.task_vs_project" and c.status == "skip":
+            anchor = "unlisted"
+        c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
+
+
+def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> None:
+    """This round's number and date, each problem's state, and the problems that went away."""
+    result.round, result.round_date = previous.number + 1, today
+    result.previous_problem = previous.problem
+    values = {f.key: values_text(f.expected, f.actual) for f in result.findings if f.key}
+    for c in result.checks:
+        if c.status in ("fail", "incomplete"):
+            values.setdefault(c.key, values_text(c.right, c.left))
+    result.reviews = {k: review(k, v, previous, result.round, today) for k, v in values.items()}
+    now = {
+        (KIND_LABELS.get(r.kind, r.kind), r.entity): r.report.sha256
+        for r in result.roster
+        if r.status == "accepted" and r.report
+    }
+    for key, past in previous.problems.items():
+        if key in result.reviews or not past.row:
+            continue
+        who = (str(past.row.get("类别") or ""), str(past.row.get("对象") or ""))
+        sha = now.get(who)
+        result.gone.append((past, gone(past, resubmitted=sha is not None and sha != previous.files.get(who))))
 
 
 def _same(a: FileReport, b: FileReport) -> bool:

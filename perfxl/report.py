@@ -9,9 +9,11 @@ from typing import Any
 
 from perfxl.check import STATUS_LABEL, CheckReport
 from perfxl.findings import Severity
+from perfxl.forms import KIND_LABELS
 from perfxl.merging import ROSTER_LABEL, MergeResult
+from perfxl.review import Review
 
-KIND_LABEL = {"dept": "部门整体", "project": "项目支出"}
+KIND_LABEL = KIND_LABELS
 # C0/C1 controls (NUL, BEL, ESC sequences that retitle or recolour a terminal, line breaks
 # that would forge report lines) and bidirectional overrides that reorder what is shown
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -106,7 +108,8 @@ def json_report(report: CheckReport) -> str:
 def merge_json(result: MergeResult) -> str:
     """The merge as data: roster (every input accounted for), cross-checks, findings."""
     out = {
-        "summary": {s: result.count(s) for s in ROSTER_LABEL} | {"inputs": result.inputs},
+        "summary": {s: result.count(s) for s in ROSTER_LABEL}
+        | {"inputs": result.inputs, "round": result.round, "round_date": result.round_date},
         "roster": [
             {
                 "status": r.status,
@@ -135,9 +138,33 @@ def merge_json(result: MergeResult) -> str:
                 "file": str(c.path) if c.path else "",
                 "sheet": c.loc.sheet if c.loc else "",
                 "cell": c.loc.cell if c.loc else "",
+                "key": c.key,
+                "review": _review(result, c.key) if c.status in ("fail", "incomplete") else None,
             }
             for c in result.checks
         ],
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": [f.to_dict() | {"review": _review(result, f.key)} for f in result.findings],
+        # problems of the previous round that are gone now, with what auditors wrote about them
+        "resolved": [
+            {"key": past.key, "row": {k: v for k, v in past.row.items() if k}, "review": _review_of(r)}
+            for past, r in result.gone
+        ],
     }
     return _dumps(out)
+
+
+def _review(result: MergeResult, key: str) -> dict[str, Any] | None:
+    r = result.reviews.get(key)
+    return _review_of(r) if r is not None else None
+
+
+def _review_of(r: Review) -> dict[str, Any]:
+    """A problem's review state as data: the same notes and statuses as the workbook shows."""
+    return {
+        "status": r.status,
+        "first_seen": r.first_seen,
+        "first_round": r.first_round,
+        "checked": r.notes.checked,
+        "advice": r.notes.advice,
+        "disposition": r.notes.disposition,
+    }

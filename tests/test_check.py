@@ -100,7 +100,8 @@ def test_findings_carry_the_contract(seed_report: CheckReport) -> None:
     r = next(r for r in seed_report.files if r.entity == "济南市历下区民政局")
     f = next(f for f in r.findings if f.rule == "dept.tasks.total_vs_project")
     d = f.to_dict()
-    assert set(d) == {"rule", "severity", "form", "entity", "file", "sheet", "cell", "message", "expected", "actual"}
+    fields = {"rule", "severity", "form", "entity", "file", "sheet", "cell", "message", "expected", "actual", "key"}
+    assert set(d) == fields and len(d["key"]) == 10  # 问题编号
     assert (d["severity"], d["form"], d["entity"]) == ("warning", "dept", "济南市历下区民政局")
     assert (d["expected"], d["actual"]) == (20670.0, 20507.0)
     assert "20,507.00 万元" in f.message and "-163.00 万元" in f.message

@@ -23,6 +23,7 @@ from perfxl.forms.model import (
 from perfxl.vocab import FRAMES
 
 KINDS: tuple[str, ...] = ("dept", "project")
+KIND_LABELS = {"dept": "部门整体", "project": "项目支出", "": ""}  # what users read for each kind
 
 __all__ = [
     "KINDS",

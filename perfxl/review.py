@@ -1,0 +1,244 @@
+"""Review rounds: a stable number for every problem, and the auditors' notes carried from one
+merge to the next.
+
+A bureau merges many times a season. The number (问题编号) of a problem does not depend on its
+cell address, message text or values: it is built from the year, the form kind, the entity, the
+rule and a semantic anchor (the field; for table rows the task or the 一级/二级/三级 indicator
+path, plus the column), so inserting a row above or fixing another problem keeps it. Each merge
+reads the previous consolidated workbook, carries 核实情况 / 处理意见 / 处置 over by number,
+and says what happened to each problem since: 新发现, 仍存在, 仍存在（数值有变化）, 已整改 (gone
+after the entity resubmitted), 未复核 (gone, but the entity did not resubmit). A problem that
+went away keeps its row and its notes: nothing an auditor wrote is ever dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xlsxwriter.utility import xl_cell_to_rowcol
+
+from perfxl.values import normalise
+
+if TYPE_CHECKING:
+    from perfxl.findings import Finding
+    from perfxl.read import Submission
+
+DISPOSITIONS = ("属实待整改", "已说明可接受", "误报", "不适用")  # the 处置 dropdown
+NEW, OPEN, CHANGED, FIXED, UNREVIEWED = "新发现", "仍存在", "仍存在（数值有变化）", "已整改", "未复核"
+NOTE_COLUMNS = ("核实情况", "处理意见", "处置")  # what auditors type; everything else is ours
+# the columns whose values identify a table row for the problem number, by table
+ROW_KEYS = {"indicators": ("level1", "level2", "level3"), "tasks": ("function", "task")}
+
+
+def problem_key(year: int | None, kind: str, entity: str, rule: str, anchor: str) -> str:
+    """问题编号: short, stable, the same wherever the problem is shown."""
+    text = "\x1f".join((str(year or ""), kind, normalise(entity), rule, anchor))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10].upper()
+
+
+def anchor_of(sub: Submission | None, sheet: str, cell: str) -> str:
+    """What a cell is, in terms that survive moved rows: field:<id>, <table>:<row key>:<column>,
+    or (totals, labels: fixed places in every copy) the cell itself."""
+    if sub is None or not cell:
+        return f"sheet:{sheet}" if sheet else ""
+    for fid, loc in sub.fields.items():
+        if loc.sheet == sheet and loc.cell == cell:
+            return f"field:{fid}"
+    r, c = xl_cell_to_rowcol(cell)
+    for (tid, cid), (sh, first, col) in sub.columns.items():
+        if sh != sheet or col != c or r < first:
+            continue
+        positions = sub.rows.get(tid, [])
+        if (r - first) in positions and sub.data is not None:
+            k = positions.index(r - first)
+            row = sub.data.tables[tid][k]
+            return f"{tid}:{row_label(tid, row)}:{cid}"
+    return f"cell:{sheet}!{cell}"
+
+
+def row_label(table: str, row: dict[str, Any]) -> str:
+    """A table row by its content (normalised), not its position."""
+    cols = ROW_KEYS.get(table) or tuple(row)[:1]
+    return "/".join(normalise(str(row.get(c) or "")) for c in cols)
+
+
+def keyed(findings: list[Finding], year: int | None, kind: str, entity: str, sub: Submission | None,
+          fallback: str = "") -> list[Finding]:  # fmt: skip
+    """The findings of one file with their problem numbers; true duplicates (same rule, same
+    anchor) are told apart by a counter."""
+    seen: Counter[tuple[str, str]] = Counter()
+    out = []
+    for f in findings:
+        anchor = anchor_of(sub, f.sheet, f.cell) or fallback
+        seen[(f.rule, anchor)] += 1
+        n = seen[(f.rule, anchor)]
+        out.append(replace(f, key=problem_key(year, kind, entity, f.rule, anchor + (f"#{n}" if n > 1 else ""))))
+    return out
+
+
+@dataclass(frozen=True)
+class Notes:
+    """What auditors typed beside a problem."""
+
+    checked: str = ""  # 核实情况
+    advice: str = ""  # 处理意见
+    disposition: str = ""  # 处置
+
+    def __bool__(self) -> bool:
+        return bool(self.checked or self.advice or self.disposition)
+
+    def merged(self, other: Notes) -> Notes:
+        """Ours where we have something, theirs where we do not."""
+        return Notes(self.checked or other.checked, self.advice or other.advice, self.disposition or other.disposition)
+
+
+@dataclass
+class PastProblem:
+    """A problem as the previous round's workbook shows it."""
+
+    key: str
+    notes: Notes
+    status: str
+    first_seen: str
+    first_round: int
+    values: str  # expected/actual or left/right as shown, to tell 仍存在 from 仍存在（数值有变化）
+    row: dict[str, Any]  # every column of its 问题清单 row, to carry it if it went away
+
+
+@dataclass
+class PreviousRound:
+    """What the previous consolidated workbook says, as far as review rounds need it."""
+
+    number: int = 0
+    date: str = ""
+    problems: dict[str, PastProblem] = field(default_factory=dict)
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (类别, 对象) → SHA-256 accepted
+    problem: str = ""  # why it could not be read ("" when it could)
+
+
+@dataclass
+class Review:
+    """A problem's state in this round."""
+
+    status: str
+    first_seen: str
+    first_round: int
+    notes: Notes = field(default_factory=Notes)
+
+
+def round_label(number: int, date: str) -> str:
+    return f"第 {number} 轮（{date}）"
+
+
+def values_text(*values: Any) -> str:
+    return " | ".join("" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def review(key: str, values: str, previous: PreviousRound, number: int, date: str) -> Review:
+    """The state of a problem found in this round."""
+    past = previous.problems.get(key)
+    if past is None:
+        return Review(NEW, date, number)
+    status = OPEN if past.values == values else CHANGED
+    return Review(status, past.first_seen or date, past.first_round or number, past.notes)
+
+
+def gone(past: PastProblem, resubmitted: bool) -> Review:
+    """The state of a problem the previous round had and this one does not."""
+    status = past.status if past.status in (FIXED, UNREVIEWED) and not resubmitted else None
+    return Review(status or (FIXED if resubmitted else UNREVIEWED), past.first_seen, past.first_round, past.notes)
+
+
+def read_previous(path: Path) -> PreviousRound:
+    """The previous round from a consolidated workbook perfxl wrote (and auditors edited in
+    Excel, WPS or LibreOffice). Anything unreadable gives an empty round with a reason."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # not a workbook, damaged, locked: start afresh, say why
+        return PreviousRound(problem=f"上一轮汇总文件无法读取（{type(exc).__name__}），按第一轮处理")
+    try:
+        prev = PreviousRound()
+        if "说明" in wb.sheetnames:
+            for row in wb["说明"].iter_rows(values_only=True):
+                if row and row[0] == "审核轮次" and len(row) > 1 and isinstance(row[1], str):
+                    number, _, date = row[1].partition("（")
+                    prev.number = int("".join(ch for ch in number if ch.isdigit()) or 0)
+                    prev.date = date.rstrip("）")
+        if "提交情况" in wb.sheetnames:
+            for rec in _records(wb["提交情况"]):
+                if rec.get("状态") == "已接收" and rec.get("SHA-256"):
+                    prev.files[(str(rec.get("类别") or ""), str(rec.get("对象") or ""))] = str(rec["SHA-256"])
+        for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
+            if sheet not in wb.sheetnames:
+                continue
+            for rec in _records(wb[sheet]):
+                key = str(rec.get("问题编号") or "").strip()
+                if not key:
+                    continue
+                notes = Notes(*(_text(rec.get(c)) for c in NOTE_COLUMNS))
+                if sheet == "问题清单":
+                    values = values_text(rec.get("期望"), rec.get("实际"))
+                else:  # a rule's right side is what the finding calls expected, its left the actual
+                    values = values_text(rec.get("右值"), rec.get("左值"))
+                first_round = _round_number(rec.get("轮次"))
+                past = prev.problems.get(key)
+                if past is None:
+                    row = rec if sheet == "问题清单" else {}
+                    seen = _text(rec.get("首次发现"))
+                    status = _text(rec.get("状态"))
+                    prev.problems[key] = PastProblem(key, notes, status, seen, first_round, values, row)
+                else:
+                    past.notes = past.notes.merged(notes) if sheet == "交叉校验" else notes.merged(past.notes)
+                    if sheet == "问题清单":
+                        past.row, past.values, past.status = rec, values, _text(rec.get("状态")) or past.status
+        return prev
+    except Exception as exc:
+        return PreviousRound(problem=f"上一轮汇总文件的内容无法识别（{type(exc).__name__}），按第一轮处理")
+    finally:
+        wb.close()
+
+
+def read_notes(path: Path) -> dict[str, Notes]:
+    """The auditors' notes in a consolidated workbook, by problem number (for other tools)."""
+    return {k: p.notes for k, p in read_previous(path).problems.items() if p.notes}
+
+
+def _records(ws: Any) -> list[dict[str, Any]]:
+    rows = ws.iter_rows(values_only=True)
+    head = next(rows, None)
+    if not head:
+        return []
+    names = [str(h) if h is not None else "" for h in head]
+    return [dict(zip(names, row, strict=False)) for row in rows if row and any(v is not None for v in row)]
+
+
+def _text(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def _round_number(v: Any) -> int:
+    text = _text(v).partition("（")[0]
+    return int("".join(ch for ch in text if ch.isdigit()) or 0)
+
+
+def keep_copy(path: Path, previous: PreviousRound) -> Path | None:
+    """Keep the previous round's workbook beside the new one, named for its round and date
+    (`汇总_第2轮_2024-03-01.xlsx`); never overwrites an earlier copy."""
+    import shutil
+
+    if not path.exists():
+        return None
+    label = f"第{previous.number}轮_{previous.date}" if previous.number else "上一轮"
+    target = path.with_name(f"{path.stem}_{label}{path.suffix}")
+    n = 2
+    while target.exists():
+        target = path.with_name(f"{path.stem}_{label}_{n}{path.suffix}")
+        n += 1
+    shutil.copy2(path, target)
+    return target

@@ -1,0 +1,169 @@
+"""Review rounds: problem numbers that hold, auditors' notes carried across re-merges."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import lo
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from perfxl.check import check_paths
+from perfxl.cli import main
+from perfxl.consolidated import write_consolidated
+from perfxl.data import FormData
+from perfxl.exchange import fill_file
+from perfxl.merging import MergeResult, merge
+from perfxl.review import FIXED, NEW, OPEN, read_notes, read_previous
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CATALOG = SAMPLES / "catalog.csv"
+MZ = "部门整体_02_济南市历下区民政局"
+
+
+def data(stem: str) -> FormData:
+    return FormData.from_json(json.loads((SAMPLES / "data" / f"{stem}.json").read_text(encoding="utf-8")))
+
+
+def keys_by_rule(path: Path) -> dict[tuple[str, str], str]:
+    (r,) = check_paths([path], year=2024).files
+    return {(f.rule, f.message.split("：")[0]): f.key for f in r.findings}
+
+
+def test_problem_numbers_survive_moved_rows_and_other_fixes(tmp_path: Path) -> None:
+    """A task row inserted above, an indicator row inserted above and another problem fixed:
+    every remaining problem keeps its number (the values in its message may change)."""
+    before = fill_file(data(MZ), tmp_path / "before.xlsx")
+    changed = data(MZ)
+    tasks, indicators = changed.tables["tasks"], changed.tables["indicators"]
+    row = {"function": "新增职能", "task": "新增任务", "projects": "新增项目", "budget": 1, "fiscal": 1, "other": 0}
+    tasks.insert(0, row)
+    indicators.insert(0, dict(indicators[0], level3="新增的指标"))
+    fixed = next(i for i, row in enumerate(indicators) if i and row.get("op") is None and row.get("unit") == "%")
+    indicators[fixed]["op"] = "≥"
+    after = fill_file(changed, tmp_path / "after.xlsx")
+    a = {f.key: f for f in check_paths([before], year=2024).files[0].findings}
+    b = {f.key: f for f in check_paths([after], year=2024).files[0].findings}
+    assert len(a) == len(check_paths([before], year=2024).files[0].findings)  # all numbers distinct
+    gone = set(a) - set(b)
+    assert [a[k].rule for k in gone] == ["value.no_operator"]  # only the fixed one disappeared
+    assert {f.rule for k, f in b.items() if k not in a} <= {"value.no_operator"}  # the copied row's own
+    moved = [k for k in set(a) & set(b) if (a[k].sheet, a[k].cell) != (b[k].sheet, b[k].cell)]
+    assert moved  # rows moved down, numbers stayed
+    total = next(k for k, f in a.items() if f.rule == "dept.tasks.total_vs_project")
+    assert total in b and b[total].actual != a[total].actual  # the value changed, the number did not
+
+
+# ----- three rounds ---------------------------------------------------------------------
+
+
+def rows_of(path: Path, sheet: str = "问题清单") -> list[dict[str, Any]]:
+    ws = openpyxl.load_workbook(path)[sheet]
+    head = [c.value for c in ws[1]]
+    return [dict(zip(head, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=2)]
+
+
+def by_key(result: MergeResult, rule: str, entity: str) -> str:
+    return next(f.key for f in result.findings if f.rule == rule and f.entity == entity)
+
+
+@pytest.mark.libreoffice
+def test_three_review_rounds(tmp_path: Path) -> None:
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    out = tmp_path / "汇总.xlsx"
+
+    # round 1
+    first = merge([inbox], catalog=CATALOG, year=2024, round_date="2026-01-05")
+    write_consolidated(first, out)
+    open_key = by_key(first, "dept.budget.use_vs_source", "济南市历下区教育和体育局")
+    fixed_key = by_key(first, "dept.tasks.total_vs_project", "济南市历下区民政局")
+    false_key = by_key(first, "project.cost.unit_standard", "两馆免费开放")
+    assert {first.reviews[k].status for k in (open_key, fixed_key, false_key)} == {NEW}
+
+    # auditors type their notes in LibreOffice, at the keyboard, and save
+    rows = rows_of(out)
+    head = list(rows[0])
+    notes = {
+        open_key: ("=属实，已电话核对", "请调整资金来源", "属实待整改"),
+        fixed_key: ("任务合计少 163 万元", "+补列任务后重报", "属实待整改"),
+        false_key: ("@活动标准含场地费", "-", "误报"),
+    }
+    typed = []
+    for key, values in notes.items():
+        r = next(i for i, row in enumerate(rows, start=2) if row["问题编号"] == key)
+        for col, text in zip(("核实情况", "处理意见", "处置"), values, strict=True):
+            typed.append(["问题清单", f"{chr(ord('A') + head.index(col))}{r}", text])
+    saved = tmp_path / "审核后.xlsx"
+    shown = lo.probe(out, [{"op": "type", "cells": typed}], save_as=str(saved))["steps"][0]
+    assert all(v["after"] == t for (s, c, t), v in zip(typed, shown.values(), strict=True)), shown  # not refused
+    shutil.copy(saved, out)
+    assert read_notes(out)[open_key].checked == "=属实，已电话核对"  # typed =… stays text
+
+    # round 2: 民政局 corrects its tasks, a new project arrives with an error
+    corrected = data(MZ)
+    corrected.tables["tasks"][0]["budget"] += 163
+    corrected.tables["tasks"][0]["fiscal"] += 163
+    fill_file(corrected, inbox / f"{MZ}.xlsx")
+    newcomer = data("项目支出_01_妇女儿童工作专项经费")
+    newcomer.fields["project_name"] = "新增项目"
+    newcomer.fields["fiscal"] = 30.0  # sources no longer add up to the total
+    fill_file(newcomer, inbox / "新增项目.xlsx")
+    second = merge([inbox], catalog=CATALOG, year=2024, previous=read_previous(out), round_date="2026-02-10")
+    write_consolidated(second, out)
+    assert second.round == 2
+    assert second.reviews[open_key].status == OPEN and second.reviews[open_key].first_seen == "2026-01-05"
+    assert second.reviews[false_key].notes.disposition == "误报"
+    assert fixed_key not in second.reviews
+    (fixed,) = [r for past, r in second.gone if past.key == fixed_key]
+    assert fixed.status == FIXED and fixed.notes.advice == "+补列任务后重报"
+    new = [f for f in second.findings if f.entity == "新增项目" and f.rule == "project.funds.total"]
+    assert new and second.reviews[new[0].key].status == NEW
+    listed = {row["问题编号"]: row for row in rows_of(out)}
+    assert listed[fixed_key]["状态"] == FIXED and listed[fixed_key]["核实情况"] == "任务合计少 163 万元"
+    assert listed[open_key]["核实情况"] == "=属实，已电话核对" and listed[open_key]["轮次"] == "第 1 轮"
+    checks = {row["问题编号"]: row for row in rows_of(out, "交叉校验")}
+    assert checks[false_key]["处置"] == "误报" and checks[false_key]["状态"] == OPEN
+
+    # round 3: nothing changed
+    third = merge([inbox], catalog=CATALOG, year=2024, previous=read_previous(out), round_date="2026-03-01")
+    write_consolidated(third, out)
+    assert third.round == 3
+    assert {k: r.status for k, r in third.reviews.items()} == {k: OPEN for k in second.reviews}
+    (still,) = [r for past, r in third.gone if past.key == fixed_key]
+    assert still.status == FIXED and still.notes.checked == "任务合计少 163 万元"
+    assert read_notes(out)[false_key].checked == "@活动标准含场地费"
+
+
+def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "汇总.xlsx"
+    files = [str(p) for p in sorted(SAMPLES.glob("*.xlsx"))]
+    args = ["merge", *files, "--catalog", str(CATALOG), "-o", str(out), "-q"]
+    assert CliRunner().invoke(main, [*args, "--round-date", "2026-01-05"]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--round-date", "2026-02-10"]).exit_code == 0
+    assert (tmp_path / "汇总_第1轮_2026-01-05.xlsx").exists()
+    assert read_previous(out).number == 2
+    assert CliRunner().invoke(main, [*args, "--fresh", "--round-date", "2026-03-01"]).exit_code == 0
+    assert read_previous(out).number == 1
+    # the same inputs, date and previous round give the same bytes
+    a = tmp_path / "a.xlsx"
+    b = tmp_path / "b.xlsx"
+    for target in (a, b):
+        assert CliRunner().invoke(main, [*args[:-3], "-o", str(target), "--previous", str(out),
+                                         "--round-date", "2026-04-01", "-q"]).exit_code == 0  # fmt: skip
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_an_unreadable_previous_round_starts_afresh(tmp_path: Path) -> None:
+    out = tmp_path / "汇总.xlsx"
+    out.write_bytes(b"not a workbook")
+    r = CliRunner().invoke(main, ["merge", str(SAMPLES / f"{MZ}.xlsx"), "-o", str(out)])
+    assert r.exit_code == 0 and "上一轮汇总文件无法读取" in r.stderr
+    assert read_previous(out).number == 1
