@@ -40,7 +40,7 @@ from perfxl.read import Loc
 from perfxl.review import DISPOSITIONS, round_label
 
 FONT = "宋体"
-SHEETS = ("说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
+SHEETS = ("说明", "概览", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
@@ -235,9 +235,7 @@ class _Writer:
                 ws.conditional_format(
                     rng, {"type": "text", "criteria": "begins with", "value": word, "format": self.f[fmt]}
                 )
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
+        _print_setup(ws)
         ws.repeat_rows(0)
         if note:
             ws.write_comment(0, 0, note)
@@ -429,8 +427,105 @@ def _write_sheets(
     _projects(w, result)
     _checks(w, result)
     _findings(w, result)
+    _overview(w, result)
     w.finish()
     _about(w, result)
+
+
+def _print_setup(ws: Any) -> None:
+    """A4 landscape, one page wide, page x of y in the footer."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+OPEN_STATES = ("新发现", "仍存在", "仍存在（数值有变化）")
+SETTLED = ("误报", "不适用", "已说明可接受")  # 处置 that close a problem without a resubmission
+
+
+def _overview(w: _Writer, m: MergeResult) -> None:
+    """One row per 主管部门: what was expected and received, money against money, problems open
+    and resolved; two native charts (open problems by department, submission status)."""
+    group = {r.entity: (r.competent or r.entity) for r in m.roster if r.entity}
+    depts: dict[str, dict[str, Any]] = {}
+
+    blank = {"expected": 0, "accepted": 0, "missing": 0, "exp": None, "projects": 0.0}
+    blank |= {"errors": 0, "warnings": 0, "open": 0, "done": 0}
+
+    def at(name: str) -> dict[str, Any]:
+        return depts.setdefault(name or "（未识别）", dict(blank))
+
+    for r in m.roster:
+        if r.status not in ("accepted", "missing"):
+            continue
+        d = at(group.get(r.entity, r.entity))
+        d["expected"] += r.catalog is not None
+        d["accepted"] += r.status == "accepted"
+        d["missing"] += r.status == "missing"
+        sub = r.report.submission if r.report else None
+        if r.status == "accepted" and sub is not None and sub.data is not None:
+            fields = sub.data.fields
+            amount = fields.get("exp_project") if r.kind == "dept" else fields.get("total")
+            if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+                if r.kind == "dept":
+                    d["exp"] = amount
+                else:
+                    d["projects"] += amount
+    for f in m.findings:
+        d = at(group.get(f.entity, f.entity))
+        d["errors"] += f.severity.value == "error"
+        d["warnings"] += f.severity.value == "warning"
+        state = m.reviews.get(f.key)
+        if state is not None:
+            settled = state.notes.disposition in SETTLED
+            d["open"] += state.status in OPEN_STATES and not settled
+            d["done"] += settled
+    for past, _state in m.gone:
+        at(group.get(str(past.row.get("对象") or ""), str(past.row.get("对象") or "")))["done"] += 1
+    cols = [
+        Col("主管部门", 30),
+        Col("应交", 7, "int"),
+        Col("已接收", 7, "int"),
+        Col("未提交", 7, "int"),
+        Col("项目支出（万元）", 15, "money"),
+        Col("项目表合计（万元）", 15, "money"),
+        Col("错误", 7, "int"),
+        Col("警告", 7, "int"),
+        Col("未解决问题", 10, "int"),
+        Col("已解决", 8, "int"),
+        Col("解决比例", 9),
+    ]
+    rows = []
+    for name, d in sorted(depts.items(), key=lambda kv: (-kv[1]["open"], kv[0])):
+        total = d["open"] + d["done"]
+        share = f"{d['done'] / total:.0%}" if total else ""
+        rows.append([name, d["expected"], d["accepted"], d["missing"], d["exp"], d["projects"] or None,
+                     d["errors"], d["warnings"], d["open"], d["done"], share])  # fmt: skip
+    ws = w.table("概览", cols, rows)
+    n = len(rows)
+    if not n:
+        return
+    status = [(label, m.count(s)) for s, label in ROSTER_LABEL.items() if m.count(s)]
+    top = n + 3
+    ws.write_row(top, 0, ["提交情况", "个数"], w.f["header"])
+    for i, (label, count) in enumerate(status, start=1):
+        ws.write_string(top + i, 0, label, w.f["text"])
+        ws.write_number(top + i, 1, count, w.f["int"])
+    bars = w.wb.add_chart({"type": "bar"})
+    bars.add_series({"name": "未解决问题", "categories": ["概览", 1, 0, n, 0], "values": ["概览", 1, 8, n, 8],
+                     "fill": {"color": "#C00000"}})  # fmt: skip
+    bars.set_title({"name": "各主管部门未解决问题", "name_font": {"name": FONT, "size": 12}})
+    bars.set_legend({"none": True})
+    bars.set_y_axis({"reverse": True, "num_font": {"name": FONT}})
+    bars.set_size({"width": 620, "height": max(240, 28 * n + 80)})
+    ws.insert_chart(1, len(cols) + 1, bars)
+    pie = w.wb.add_chart({"type": "pie"})
+    pie.add_series({"name": "提交情况", "categories": ["概览", top + 1, 0, top + len(status), 0],
+                    "values": ["概览", top + 1, 1, top + len(status), 1], "data_labels": {"value": True}})  # fmt: skip
+    pie.set_title({"name": "提交情况", "name_font": {"name": FONT, "size": 12}})
+    pie.set_size({"width": 420, "height": 300})
+    ws.insert_chart(top, len(cols) + 1, pie)
 
 
 def _about(w: _Writer, m: MergeResult) -> None:
@@ -452,6 +547,10 @@ def _about(w: _Writer, m: MergeResult) -> None:
             f"{len(m.findings)} 条：错误 {sum(f.severity.value == 'error' for f in m.findings)}，"
             f"警告 {sum(f.severity.value == 'warning' for f in m.findings)}，"
             f"提示 {sum(f.severity.value == 'info' for f in m.findings)}",
+        ),
+        (
+            "概览",
+            "每个主管部门一行：应交、已接收、未提交，项目支出与项目表合计，错误、警告、未解决和已解决的问题；两张图。",
         ),
         ("提交情况", "目录中每一项和每个输入文件一行：已接收、被替代、重复、无法读取、跳过、未提交。"),
         ("部门整体 / 项目", "每个已接收的部门、项目一行，金额单位万元。"),

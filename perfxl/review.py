@@ -173,7 +173,7 @@ def read_previous(path: Path) -> PreviousRound:
         if "提交情况" in wb.sheetnames:
             for rec in _records(wb["提交情况"]):
                 if rec.get("状态") == "已接收" and rec.get("SHA-256"):
-                    prev.files[(str(rec.get("类别") or ""), str(rec.get("对象") or ""))] = str(rec["SHA-256"])
+                    prev.files[(str(rec.get("类别") or ""), str(rec.get("名称") or ""))] = str(rec["SHA-256"])
         for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
             if sheet not in wb.sheetnames:
                 continue

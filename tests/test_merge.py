@@ -25,7 +25,7 @@ from perfxl.merging import MergeResult, merge
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 CATALOG = SAMPLES / "catalog.csv"
-SHEETS = ["说明", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单"]
+SHEETS = ["说明", "概览", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单"]
 
 # Every discrepancy arithmetic can establish in the published forms.
 FAILED = {
@@ -61,7 +61,7 @@ def test_roster_and_sheet_rows(merged: tuple[MergeResult, Path]) -> None:
     assert [r.status for r in result.roster] == ["accepted"] * 13
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == SHEETS
-    rows = {n: wb[n].max_row - 1 for n in SHEETS[1:]}
+    rows = {n: wb[n].max_row - 1 for n in SHEETS[2:]}
     assert rows == {
         "提交情况": 13,
         "部门整体": 3,
@@ -74,6 +74,21 @@ def test_roster_and_sheet_rows(merged: tuple[MergeResult, Path]) -> None:
     for name in SHEETS[1:]:
         ws = wb[name]
         assert ws.freeze_panes == "A2" and ws.auto_filter.ref, name
+
+
+def test_overview_per_competent_department(merged: tuple[MergeResult, Path]) -> None:
+    """概览: one row per 主管部门 with forms, money against money and problems; two native charts."""
+    _, path = merged
+    ws = openpyxl.load_workbook(path)["概览"]
+    head = [c.value for c in ws[1]]
+    rows = {r[0]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True) if r[0]}
+    mz = rows["济南市历下区民政局"]
+    assert (mz["应交"], mz["已接收"], mz["未提交"], mz["项目支出（万元）"]) == (1, 1, 0, 20670)
+    culture = rows["济南市历下区文化和旅游局"]  # no department form of its own, two project forms
+    assert culture["已接收"] == 2 and culture["项目支出（万元）"] is None and culture["项目表合计（万元）"] > 0
+    assert sum(r["错误"] or 0 for r in rows.values() if isinstance(r["错误"], int)) >= 7
+    with zipfile.ZipFile(path) as z:
+        assert sum(n.startswith("xl/charts/chart") for n in z.namelist()) == 2
 
 
 def test_exactly_the_failed_checks(merged: tuple[MergeResult, Path]) -> None:
@@ -210,6 +225,8 @@ def test_consolidated_opens_in_libreoffice(merged: tuple[MergeResult, Path]) -> 
     r = lo.probe(path, [{"op": "sheets"}, {"op": "read", "cells": [["交叉校验", "A2"], ["提交情况", "F2"]]}])
     sheets, cells = r["steps"]
     assert [s["name"] for s in sheets["sheets"]] == SHEETS
+    charts = lo.probe(path, [{"op": "shapes", "sheet": "概览"}])["steps"][0]
+    assert charts["charts"] == 2  # the overview's native charts load in LibreOffice
     assert cells["交叉校验!A2"]["string"] == "不通过"
     assert cells["提交情况!F2"]["string"] == "已接收"
 

@@ -18,7 +18,7 @@ from perfxl.consolidated import write_consolidated
 from perfxl.data import FormData
 from perfxl.exchange import fill_file
 from perfxl.merging import MergeResult, merge
-from perfxl.review import FIXED, NEW, OPEN, read_notes, read_previous
+from perfxl.review import FIXED, NEW, OPEN, UNREVIEWED, read_notes, read_previous
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -140,6 +140,22 @@ def test_three_review_rounds(tmp_path: Path) -> None:
     (still,) = [r for past, r in third.gone if past.key == fixed_key]
     assert still.status == FIXED and still.notes.checked == "任务合计少 163 万元"
     assert read_notes(out)[false_key].checked == "@活动标准含场地费"
+
+
+def test_a_problem_gone_without_a_resubmission_is_unreviewed(tmp_path: Path) -> None:
+    """已整改 needs a new file from the entity; a problem that vanished because its file is no
+    longer among the inputs is 未复核, and its row stays."""
+    files = sorted(SAMPLES.glob("*.xlsx"))
+    first = merge(files, catalog=CATALOG, year=2024, round_date="2026-01-05")
+    out = write_consolidated(first, tmp_path / "汇总.xlsx")
+    key = by_key(first, "project.cost.unit_standard", "两馆免费开放")
+    sha = next(r.report.sha256 for r in first.roster if r.entity == "两馆免费开放" and r.report)
+    assert read_previous(out).files[("项目支出", "两馆免费开放")] == sha  # what tells a resubmission apart
+    rest = [p for p in files if "两馆免费开放" not in p.name]
+    second = merge(rest, catalog=CATALOG, year=2024, previous=read_previous(out), round_date="2026-02-10")
+    (state,) = [r for past, r in second.gone if past.key == key]
+    assert state.status == UNREVIEWED
+    assert all(r.status == OPEN for r in second.reviews.values() if r.first_seen == "2026-01-05")
 
 
 def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Path) -> None:

@@ -194,6 +194,9 @@ def _step(doc: object, step: dict) -> object:
                 "border": min(e.OuterLineWidth for e in edges),
             }
         return out
+    if op == "shapes":  # drawing objects (charts) on a sheet, as LibreOffice loaded them
+        page = doc.Sheets.getByName(step["sheet"]).getDrawPage()
+        return {"count": page.getCount(), "charts": doc.Sheets.getByName(step["sheet"]).getCharts().getCount()}
     if op == "comments":
         return {f"{s}!{r}": _cell(doc, s, r).getAnnotation().getString() for s, r in step["cells"]}
     if op == "recalc":
