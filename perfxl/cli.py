@@ -249,6 +249,12 @@ def check(
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="本轮日期（YYYY-MM-DD），默认今天；同样的输入和日期得到逐字节相同的汇总。",
 )
+@click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="校验结果缓存文件（SQLite）；默认在输出文件旁（.<输出名>.cache.sqlite），未改动的文件不再重新校验。",
+)
+@click.option("--no-cache", is_flag=True, help="不使用缓存，全部重新校验。")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
 def merge_cmd(
     inputs: tuple[Path, ...],
@@ -260,6 +266,8 @@ def merge_cmd(
     previous: Path | None,
     fresh: bool,
     round_date: datetime | None,
+    cache: Path | None,
+    no_cache: bool,
     quiet: bool,
 ) -> None:
     """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。
@@ -275,8 +283,17 @@ def merge_cmd(
     show = not quiet and sys.stderr.isatty()
     day = round_date.date().isoformat() if round_date else ""
     with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
+        store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
         result = merge_collected(
-            files, skipped, catalog=catalog, year=year, jobs=jobs, progress=bar.update, previous=last, round_date=day
+            files,
+            skipped,
+            catalog=catalog,
+            year=year,
+            jobs=jobs,
+            progress=bar.update,
+            previous=last,
+            round_date=day,
+            cache=store,
         )
     if last is not None and source is not None and source.resolve() == output.resolve():
         kept = keep_copy(output, last)

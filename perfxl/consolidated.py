@@ -37,10 +37,21 @@ from perfxl.isolate import die_with_parent
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow, fewer_collections
 from perfxl.package import FIXED_CREATED, Meta
 from perfxl.read import Loc
-from perfxl.review import DISPOSITIONS, round_label
+from perfxl.review import DISPOSITIONS, round_label, typed_target
 
 FONT = "宋体"
-SHEETS = ("说明", "概览", "提交情况", "部门整体", "年度主要任务", "项目", "绩效指标", "交叉校验", "问题清单")
+SHEETS = (
+    "说明",
+    "概览",
+    "提交情况",
+    "部门整体",
+    "年度主要任务",
+    "项目",
+    "绩效指标",
+    "交叉校验",
+    "问题清单",
+    "变更记录",
+)
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
@@ -427,6 +438,7 @@ def _write_sheets(
     _projects(w, result)
     _checks(w, result)
     _findings(w, result)
+    _changes(w, result)
     _overview(w, result)
     w.finish()
     _about(w, result)
@@ -719,14 +731,6 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
             targets = r.report.targets
             for i, row in enumerate(sub.data.tables.get("indicators", [])):
                 t = targets[i] if i < len(targets) else None
-                value = row.get("value")
-                typed = "".join(
-                    (
-                        str(row.get("op") or ""),
-                        "" if value is None else str(value),
-                        " " + str(row["unit"]) if row.get("unit") else "",
-                    )
-                )
                 yield [
                     KIND_TEXT[r.kind],
                     r.entity,
@@ -735,7 +739,7 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
                     row.get("level1"),
                     row.get("level2"),
                     row.get("level3"),
-                    typed.strip(),
+                    typed_target(row),
                     t.op if t else None,
                     t.number if t else None,
                     t.unit if t else None,
@@ -887,6 +891,31 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         )
     w.table("问题清单", cols, rows, status_col=1)
     w.review_columns("问题清单", cols, len(rows))
+
+
+def _changes(w: _Writer, m: MergeResult) -> None:
+    cols = [
+        Col("对象", 28),
+        Col("类别", 9),
+        Col("变更项", 40),
+        Col("原值", 30),
+        Col("新值", 30),
+        Col("对照", 24),
+        Col("来源", 36, "link"),
+    ]
+    rows = [
+        [
+            c.entity,
+            KIND_TEXT.get(c.kind, c.kind),
+            c.item,
+            _plain(c.old),
+            _plain(c.new),
+            c.against,
+            w.link(c.path, c.loc),
+        ]
+        for c in m.changes
+    ]
+    w.table("变更记录", cols, rows)
 
 
 def _plain(v: Any) -> Any:

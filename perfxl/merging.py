@@ -26,7 +26,19 @@ from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import check_files
 from perfxl.read import Loc
-from perfxl.review import PastProblem, PreviousRound, Review, anchor_of, gone, problem_key, review, values_text
+from perfxl.review import (
+    Change,
+    PastProblem,
+    PreviousRound,
+    Review,
+    anchor_of,
+    changes,
+    gone,
+    problem_key,
+    review,
+    snapshot,
+    values_text,
+)
 from perfxl.rules import CROSS_RULES, Outcome, evaluate
 
 Progress = Callable[[int], None]
@@ -88,6 +100,7 @@ class MergeResult:
     reviews: dict[str, Review] = field(default_factory=dict)  # problem number → its state this round
     gone: list[tuple[PastProblem, Review]] = field(default_factory=list)  # in the last round, not in this one
     previous_problem: str = ""  # why the previous round could not be read ("" when it could, or none)
+    changes: list[Change] = field(default_factory=list)  # what resubmitted entities changed
 
     def accepted(self, kind: str | None = None) -> list[FileReport]:
         return [
@@ -145,6 +158,7 @@ def merge(
     progress: Progress | None = None,
     previous: PreviousRound | None = None,
     round_date: str = "",
+    cache: str | Path | None = None,
 ) -> MergeResult:
     """Check every file in `inputs` (files or folders, walked) and join them into one district
     view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON.
@@ -159,6 +173,7 @@ def merge(
         progress=progress,
         previous=previous,
         round_date=round_date,
+        cache=Path(cache) if cache else None,
     )
 
 
@@ -190,11 +205,13 @@ def merge_collected(
     progress: Progress | None = None,
     previous: PreviousRound | None = None,
     round_date: str = "",
+    cache: Path | None = None,
 ) -> MergeResult:
-    """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar)."""
+    """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
+    With `cache` (a file), unchanged files reuse their check results from the last merge."""
     entries = read_catalog(catalog) if catalog else []
     with fewer_collections():
-        reports = check_files(files, year, jobs=jobs, progress=progress).files
+        reports = _checked(files, year, jobs, progress, cache)
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -334,6 +351,38 @@ def merge_collected(
     return result
 
 
+def _checked(
+    files: list[Path], year: int | None, jobs: int, progress: Progress | None, cache: Path | None
+) -> list[FileReport]:
+    """Every file's report, in input order: from the cache where the same bytes at the same place
+    were checked before by this version, else checked now (and kept for next time)."""
+    if cache is None:
+        return check_files(files, year, jobs=jobs, progress=progress).files
+    from perfxl.cache import ReportCache
+
+    store = ReportCache(cache)
+    try:
+        found: dict[int, FileReport] = {}
+        keys: dict[int, str] = {}
+        for i, p in enumerate(files):
+            try:
+                keys[i] = store.key(p, p.read_bytes(), year)
+            except OSError:
+                continue  # checked below, where the reader says why it cannot be read
+            hit = store.get(keys[i])
+            if hit is not None:
+                found[i] = hit
+        if progress and found:
+            progress(len(found))
+        todo = [i for i in range(len(files)) if i not in found]
+        fresh = check_files([files[i] for i in todo], year, jobs=jobs, progress=progress).files
+        store.put([(keys[i], r) for i, r in zip(todo, fresh, strict=True) if i in keys])
+        found.update(zip(todo, fresh, strict=True))
+        return [found[i] for i in range(len(files))]
+    finally:
+        store.close()
+
+
 def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
     """问题编号 of every check row: for a failing one, the same number as its finding."""
     subs = {r.path: r.report.submission for r in roster if r.status == "accepted" and r.report and r.path}
@@ -359,6 +408,20 @@ def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> N
         for r in result.roster
         if r.status == "accepted" and r.report
     }
+    for r in result.roster:
+        sub = r.report.submission if r.status == "accepted" and r.report else None
+        if sub is None or sub.data is None or r.report is None:
+            continue
+        who = (KIND_LABELS.get(r.kind, r.kind), r.entity)
+        older = [o for o in result.roster if o.status == "superseded" and (o.kind, o.entity) == (r.kind, r.entity)]
+        if who in previous.data and previous.files.get(who) != r.report.sha256:
+            old, against = previous.data[who], f"上一轮（{previous.date}）" if previous.date else "上一轮"
+        elif older and older[0].report and older[0].report.submission and older[0].report.submission.data:
+            old = {k: v for k, (v, _loc) in snapshot(older[0].report.submission).items()}
+            against = f"被替代的 {older[0].path.name if older[0].path else ''}"
+        else:
+            continue
+        result.changes += changes(old, snapshot(sub), r.kind, r.entity, against, r.path)
     for key, past in previous.problems.items():
         if key in result.reviews or not past.row:
             continue

@@ -117,6 +117,7 @@ class PreviousRound:
     date: str = ""
     problems: dict[str, PastProblem] = field(default_factory=dict)
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (类别, 对象) → SHA-256 accepted
+    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (类别, 对象) → item → value
     problem: str = ""  # why it could not be read ("" when it could)
 
 
@@ -174,6 +175,7 @@ def read_previous(path: Path) -> PreviousRound:
             for rec in _records(wb["提交情况"]):
                 if rec.get("状态") == "已接收" and rec.get("SHA-256"):
                     prev.files[(str(rec.get("类别") or ""), str(rec.get("名称") or ""))] = str(rec["SHA-256"])
+        prev.data = previous_data(wb)
         for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
             if sheet not in wb.sheetnames:
                 continue
@@ -242,3 +244,109 @@ def keep_copy(path: Path, previous: PreviousRound) -> Path | None:
         n += 1
     shutil.copy2(path, target)
     return target
+
+
+# ----- what changed in a resubmission ----------------------------------------------------
+
+
+def typed_target(row: dict[str, Any]) -> str:
+    """An indicator's target as typed (符号, 数值, 单位 together): what 绩效指标 shows as 原文."""
+    value = row.get("value")
+    unit = f" {row['unit']}" if row.get("unit") else ""
+    return f"{row.get('op') or ''}{'' if value is None else value}{unit}".strip()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed item of a form between two versions of it."""
+
+    kind: str  # dept / project
+    entity: str
+    item: str  # 填报项·… / 任务·…·… / 指标·一级/二级/三级
+    old: Any
+    new: Any
+    against: str  # 上一轮 / the superseded file's name
+    path: Path | None = None
+    loc: Any = None  # read.Loc of the new value, when it has a cell
+
+
+Snapshot = dict[str, tuple[Any, Any]]  # item → (value, Loc or None)
+
+
+def snapshot(sub: Submission) -> Snapshot:
+    """A form's content as item → value, items named as the consolidated data sheets name them."""
+    from perfxl.forms import get_spec
+
+    assert sub.data is not None and sub.kind is not None
+    spec = get_spec(sub.kind)
+    out: Snapshot = {}
+    for f in spec.fields:
+        out[f"填报项·{f.label}"] = (sub.data.fields.get(f.id), sub.fields.get(f.id))
+    if "tasks" in sub.data.tables:
+        t = spec.table("tasks")
+        for i, row in enumerate(sub.data.tables["tasks"]):
+            label = row_label("tasks", row)
+            for c in t.columns:
+                if c.id not in ROW_KEYS["tasks"]:
+                    out[f"任务·{label}·{c.label}"] = (row.get(c.id), sub.cell("tasks", i, c.id))
+    for i, row in enumerate(sub.data.tables.get("indicators", [])):
+        out[f"指标·{row_label('indicators', row)}"] = (typed_target(row), sub.cell("indicators", i, "value"))
+    return out
+
+
+def changes(
+    old: dict[str, Any], new: Snapshot, kind: str, entity: str, against: str, path: Path | None
+) -> list[Change]:
+    """Items whose value differs (added and removed ones included), in the new form's order."""
+    out = []
+    for item, (value, loc) in new.items():
+        before = old.get(item)
+        if not _same_value(before, value):
+            out.append(Change(kind, entity, item, before, value, against, path, loc))
+    for item, before in old.items():
+        if item not in new and before not in (None, ""):
+            out.append(Change(kind, entity, item, before, None, against, path, None))
+    return out
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) < 1e-9
+    return str(a) == str(b)
+
+
+def previous_data(wb: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """(类别, 对象) → item → value, from a consolidated workbook's data sheets."""
+    from perfxl.forms import KIND_LABELS, get_spec
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, sheet in (("dept", "部门整体"), ("project", "项目")):
+        if sheet not in wb.sheetnames:
+            continue
+        spec = get_spec(kind)
+        labels = {f.label + ("（万元）" if f.type.name == "MONEY" else ""): f.label for f in spec.fields}
+        name_label = spec.fields[0].label
+        for rec in _records(wb[sheet]):
+            entity = _text(rec.get(name_label)).strip()
+            snap = out.setdefault((KIND_LABELS[kind], entity), {})
+            for header, label in labels.items():
+                snap[f"填报项·{label}"] = rec.get(header)
+    if "年度主要任务" in wb.sheetnames:
+        t = get_spec("dept").table("tasks")
+        for rec in _records(wb["年度主要任务"]):
+            entity = _text(rec.get("部门名称")).strip()
+            row = {c.id: rec.get(c.label) for c in t.columns}
+            label = row_label("tasks", row)
+            snap = out.setdefault((KIND_LABELS["dept"], entity), {})
+            for c in t.columns:
+                if c.id not in ROW_KEYS["tasks"]:
+                    snap[f"任务·{label}·{c.label}"] = row.get(c.id)
+    if "绩效指标" in wb.sheetnames:
+        for rec in _records(wb["绩效指标"]):
+            entity = _text(rec.get("部门或项目名称")).strip()
+            row = {"level1": rec.get("一级指标"), "level2": rec.get("二级指标"), "level3": rec.get("三级指标")}
+            snap = out.setdefault((_text(rec.get("类别")), entity), {})
+            snap[f"指标·{row_label('indicators', row)}"] = rec.get("目标值（原文）")
+    return out

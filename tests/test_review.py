@@ -129,6 +129,10 @@ def test_three_review_rounds(tmp_path: Path) -> None:
     listed = {row["问题编号"]: row for row in rows_of(out)}
     assert listed[fixed_key]["状态"] == FIXED and listed[fixed_key]["核实情况"] == "任务合计少 163 万元"
     assert listed[open_key]["核实情况"] == "=属实，已电话核对" and listed[open_key]["轮次"] == "第 1 轮"
+    changed = {(row["对象"], row["变更项"]): row for row in rows_of(out, "变更记录")}
+    task = next(v for k, v in changed.items() if k[0] == "济南市历下区民政局" and k[1].endswith("预算资金（万元）"))
+    assert task["新值"] - task["原值"] == 163 and task["对照"].startswith("上一轮")
+    assert {k[0] for k in changed} == {"济南市历下区民政局"}  # the only resubmission; 新增项目 is new
     checks = {row["问题编号"]: row for row in rows_of(out, "交叉校验")}
     assert checks[false_key]["处置"] == "误报" and checks[false_key]["状态"] == OPEN
 
@@ -183,3 +187,34 @@ def test_an_unreadable_previous_round_starts_afresh(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["merge", str(SAMPLES / f"{MZ}.xlsx"), "-o", str(out)])
     assert r.exit_code == 0 and "上一轮汇总文件无法读取" in r.stderr
     assert read_previous(out).number == 1
+
+
+def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> None:
+    """Outputs are byte-identical with and without the cache; a damaged cache is rebuilt."""
+    from perfxl.cache import ReportCache
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    cache = tmp_path / "c.sqlite"
+    plain = write_consolidated(merge([inbox], catalog=CATALOG, round_date="2026-01-05"), tmp_path / "plain.xlsx")
+    for name in ("first", "second"):  # the second merge takes every report from the cache
+        out = write_consolidated(
+            merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / f"{name}.xlsx"
+        )
+        assert out.read_bytes() == plain.read_bytes(), name
+    store = ReportCache(cache)
+    key = store.key(inbox / f"{MZ}.xlsx", (inbox / f"{MZ}.xlsx").read_bytes(), None)
+    assert store.get(key) is not None
+    store.close()
+    cache.write_bytes(b"this is not a database")
+    again = write_consolidated(
+        merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "d.xlsx"
+    )
+    assert again.read_bytes() == plain.read_bytes()
+    fill_file(data(MZ), inbox / f"{MZ}.xlsx")  # the same content re-filled: new bytes, checked again
+    changed = merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache)
+    assert [r.entity for r in changed.roster if r.status == "accepted"] == [
+        r.entity for r in merge([inbox], catalog=CATALOG, round_date="2026-01-05").roster if r.status == "accepted"
+    ]

@@ -1,0 +1,79 @@
+"""Per-file check results kept between merges, so that a re-merge only checks what changed.
+
+A bureau re-merges after every corrected file. Each file's FileReport is stored in an embedded
+SQLite file under a key made of everything the result depends on: the tool version, the budget
+year asked for, the reading limits, the file's path and the SHA-256 of its bytes. A file that
+changed, moved or is checked by another version simply misses. A cache that cannot be opened
+or read (damaged, locked, written by something else) is set aside and rebuilt: it can make a
+merge faster, never different.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+import sqlite3
+from dataclasses import astuple
+from pathlib import Path
+
+from perfxl import __version__
+from perfxl.check import FileReport
+from perfxl.limits import Limits
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, report BLOB NOT NULL)"
+
+
+class ReportCache:
+    """check results by content; see the module docstring."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection | None:
+        for attempt in range(2):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=5)
+                db.execute(_SCHEMA)
+                db.execute("SELECT count(*) FROM reports").fetchone()
+                return db
+            except (sqlite3.Error, OSError):
+                if attempt == 0:  # not a cache we can use: set it aside once and start a new one
+                    with contextlib.suppress(OSError):
+                        self.path.unlink()
+        return None
+
+    @staticmethod
+    def key(path: Path, raw: bytes, year: int | None) -> str:
+        limits = "|".join(str(v) for v in astuple(Limits.from_env()))
+        digest = hashlib.sha256(raw).hexdigest()
+        return f"{__version__}|{year}|{limits}|{path.resolve()}|{digest}"
+
+    def get(self, key: str) -> FileReport | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
+            report = pickle.loads(row[0]) if row else None
+        except Exception:  # unreadable entry: check the file again
+            return None
+        return report if isinstance(report, FileReport) else None
+
+    def put(self, items: list[tuple[str, FileReport]]) -> None:
+        if self.db is None or not items:
+            return
+        try:
+            with self.db:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO reports (key, report) VALUES (?, ?)",
+                    [(k, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items],
+                )
+        except sqlite3.Error:  # full disk, read-only folder: the merge itself is unaffected
+            pass
+
+    def close(self) -> None:
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
