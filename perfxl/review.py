@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,13 +71,13 @@ def keyed(findings: list[Finding], year: int | None, kind: str, entity: str, sub
     """The findings of one file with their problem numbers; true duplicates (same rule, same
     anchor) are told apart by a counter."""
     seen: Counter[tuple[str, str]] = Counter()
-    out = []
     for f in findings:
         anchor = anchor_of(sub, f.sheet, f.cell) or fallback
         seen[(f.rule, anchor)] += 1
         n = seen[(f.rule, anchor)]
-        out.append(replace(f, key=problem_key(year, kind, entity, f.rule, anchor + (f"#{n}" if n > 1 else ""))))
-    return out
+        # set in place: a county's findings are many, and nobody else holds these yet
+        object.__setattr__(f, "key", problem_key(year, kind, entity, f.rule, anchor + (f"#{n}" if n > 1 else "")))
+    return findings
 
 
 @dataclass(frozen=True)
