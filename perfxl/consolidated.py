@@ -537,7 +537,7 @@ def _overview(w: _Writer, m: MergeResult) -> None:
                     "values": ["概览", top + 1, 1, top + len(status), 1], "data_labels": {"value": True}})  # fmt: skip
     pie.set_title({"name": "提交情况", "name_font": {"name": FONT, "size": 12}})
     pie.set_size({"width": 420, "height": 300})
-    ws.insert_chart(top, len(cols) + 1, pie)
+    ws.insert_chart(top + len(status) + 2, 0, pie)  # under the status counts, clear of the bar chart
 
 
 def _about(w: _Writer, m: MergeResult) -> None:

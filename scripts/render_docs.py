@@ -76,42 +76,35 @@ def main() -> None:
         pdf = t / "filled.pdf"
         lo.probe(xlsx, [{"op": "set", "cells": cells}, {"op": "recalc"}], save_pdf=str(pdf))
         written += pdf_to_png(pdf, "dept_2024_民政局示例", [1, 3])
-        # the auditors' view: 交叉校验 of the merged samples, top of the first page
+        # the auditors' view, as a bureau's folder holds it: samples/ and 汇总/ side by side, so the
+        # source links read ../samples/…; each sheet cropped to the columns an auditor reads first
         from perfxl.consolidated import write_consolidated
         from perfxl.merging import merge
 
+        inbox = t / "samples"
+        inbox.mkdir()
+        for p in sorted((ROOT / "samples").glob("*.xlsx")):
+            shutil.copy(p, inbox / p.name)
         merged = write_consolidated(
-            merge(sorted((ROOT / "samples").glob("*.xlsx")), catalog=ROOT / "samples" / "catalog.csv", year=2024),
-            t / "汇总.xlsx",
-        )
-        pdf = t / "checks.pdf"
-        lo.probe(merged, [{"op": "only_sheet", "sheet": "交叉校验"}], save_pdf=str(pdf))
-        target = DOCS / "merge_交叉校验"
-        subprocess.run(
-            [
-                "pdftoppm",
-                "-r",
-                "150",
-                "-png",
-                "-singlefile",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                "-x",
-                "0",
-                "-y",
-                "60",
-                "-W",
-                "1754",
-                "-H",
-                "560",
-                str(pdf),
-                str(target),
-            ],
-            check=True,
-        )
-        written.append(target.with_suffix(".png"))
+            merge(sorted(inbox.glob("*.xlsx")), catalog=ROOT / "samples" / "catalog.csv", year=2024,
+                  round_date="2026-11-27"),
+            t / "汇总" / "汇总.xlsx",
+        )  # fmt: skip
+        for sheet, area, stem, height in (
+            ("交叉校验", "A1:J16", "merge_交叉校验", 205),
+            ("问题清单", "A1:H16", "merge_问题清单", 205),
+            ("概览", "A1:V34", "merge_概览", 370),
+        ):
+            pdf = t / f"{stem}.pdf"
+            steps = [{"op": "print_area", "sheet": sheet, "range": area}, {"op": "only_sheet", "sheet": sheet}]
+            lo.probe(merged, steps, save_pdf=str(pdf))
+            target = DOCS / stem
+            crop = ["-x", "70", "-y", "78", "-W", "1150", "-H", str(height)]  # the table's top left, at 110 dpi
+            subprocess.run(
+                ["pdftoppm", "-r", "110", "-png", "-singlefile", "-f", "1", "-l", "1", *crop, str(pdf), str(target)],
+                check=True,
+            )
+            written.append(target.with_suffix(".png"))
     for p in written:
         print(p.relative_to(ROOT))
     if not shutil.which("pdftoppm"):

@@ -176,6 +176,10 @@ def _step(doc: object, step: dict) -> object:
             doc.calculateAll()
             out[f"{s}!{r}"] = _read(cell)
         return out
+    if op == "print_area":  # print only these cells of a sheet (a crop for pictures)
+        sheet = doc.Sheets.getByName(step["sheet"])
+        sheet.setPrintAreas((sheet.getCellRangeByName(step["range"]).getRangeAddress(),))
+        return {"ok": True}
     if op == "only_sheet":
         keep = doc.Sheets.getByName(step["sheet"])
         doc.getCurrentController().setActiveSheet(keep)
