@@ -287,11 +287,12 @@ class _Writer:
         self.spilled.append(path)
         return path
 
-    def review_columns(self, name: str, cols: Sequence[Col], count: int) -> None:
+    def review_columns(self, name: str, cols: Sequence[Col], count: int, print_to: str) -> None:
         """The auditors' columns: open for typing (the rest of the sheet is read-only, no password),
-        处置 from a dropdown."""
+        处置 from a dropdown; paper gets the columns up to `print_to`, readable on A4."""
         ws = self.sheets[name]
         heads = [c.header for c in cols]
+        ws.print_area(0, 0, max(1, count), heads.index(print_to))
         if count:
             c = heads.index("处置")
             ws.data_validation(
@@ -530,13 +531,13 @@ def _overview(w: _Writer, m: MergeResult) -> None:
     bars.set_title({"name": "各主管部门未解决问题", "name_font": {"name": FONT, "size": 12}})
     bars.set_legend({"none": True})
     bars.set_y_axis({"reverse": True, "num_font": {"name": FONT}})
-    bars.set_size({"width": 620, "height": max(240, 28 * n + 80)})
-    ws.insert_chart(1, len(cols) + 1, bars)
+    bars.set_size({"width": 520, "height": max(240, 28 * n + 80)})
+    ws.insert_chart(top, 5, bars)  # below the table, right of the pie: prints on the same pages
     pie = w.wb.add_chart({"type": "pie"})
     pie.add_series({"name": "提交情况", "categories": ["概览", top + 1, 0, top + len(status), 0],
                     "values": ["概览", top + 1, 1, top + len(status), 1], "data_labels": {"value": True}})  # fmt: skip
     pie.set_title({"name": "提交情况", "name_font": {"name": FONT, "size": 12}})
-    pie.set_size({"width": 420, "height": 300})
+    pie.set_size({"width": 380, "height": 280})
     ws.insert_chart(top + len(status) + 2, 0, pie)  # under the status counts, clear of the bar chart
 
 
@@ -545,6 +546,7 @@ def _about(w: _Writer, m: MergeResult) -> None:
     ws.activate()
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 90)
+    ws.set_row(0, 30)  # the 16-point title needs the height (it was clipped)
     ws.write_string(0, 0, "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else ""), w.f["title"])
     stats = [
         (
@@ -777,9 +779,9 @@ def _checks(w: _Writer, m: MergeResult) -> None:
         Col("左值", 14, "money"),
         Col("右值", 14, "money"),
         Col("差额", 14, "money"),
+        *NOTE_COLS,
         Col("详情", 50),
         Col("来源", 36, "link"),
-        *NOTE_COLS,
         Col("问题编号", 12),
         Col("首次发现", 11),
         Col("轮次", 7),
@@ -802,11 +804,11 @@ def _checks(w: _Writer, m: MergeResult) -> None:
                 c.left,
                 c.right,
                 c.diff,
-                c.detail,
-                w.link(c.path, c.loc),
                 checked,
                 advice,
                 disposition,
+                c.detail,
+                w.link(c.path, c.loc),
                 c.key,
                 seen,
                 rnd,
@@ -816,7 +818,7 @@ def _checks(w: _Writer, m: MergeResult) -> None:
             ]
         )
     w.table("交叉校验", cols, rows, status_col=0)
-    w.review_columns("交叉校验", cols, len(rows))
+    w.review_columns("交叉校验", cols, len(rows), print_to="处置")
 
 
 NOTE_COLS = [Col("核实情况", 24, "note"), Col("处理意见", 24, "note"), Col("处置", 12, "note")]
@@ -829,10 +831,10 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         Col("状态", 12),
         Col("对象", 28),
         Col("问题说明", 56),
-        Col("位置", 34, "link"),
+        *NOTE_COLS,
         Col("期望", 12),
         Col("实际", 12),
-        *NOTE_COLS,
+        Col("位置", 34, "link"),
         Col("问题编号", 12),
         Col("首次发现", 11),
         Col("轮次", 7),
@@ -853,12 +855,12 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 status,
                 f.entity,
                 f.message,
-                w.link(path, loc),
-                _plain(f.expected),
-                _plain(f.actual),
                 checked,
                 advice,
                 disposition,
+                _plain(f.expected),
+                _plain(f.actual),
+                w.link(path, loc),
                 f.key,
                 seen,
                 rnd,
@@ -876,12 +878,12 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 r.status,
                 _plain(old.get("对象")),
                 _plain(old.get("问题说明")),
-                _plain(old.get("位置")),
-                _plain(old.get("期望")),
-                _plain(old.get("实际")),
                 r.notes.checked,
                 r.notes.advice,
                 r.notes.disposition,
+                _plain(old.get("期望")),
+                _plain(old.get("实际")),
+                _plain(old.get("位置")),
                 past.key,
                 r.first_seen,
                 f"第 {r.first_round} 轮" if r.first_round else "",
@@ -890,7 +892,7 @@ def _findings(w: _Writer, m: MergeResult) -> None:
             ]
         )
     w.table("问题清单", cols, rows, status_col=1)
-    w.review_columns("问题清单", cols, len(rows))
+    w.review_columns("问题清单", cols, len(rows), print_to="处置")
 
 
 def _changes(w: _Writer, m: MergeResult) -> None:

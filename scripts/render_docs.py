@@ -91,9 +91,9 @@ def main() -> None:
             t / "汇总" / "汇总.xlsx",
         )  # fmt: skip
         for sheet, area, stem, height in (
-            ("交叉校验", "A1:J16", "merge_交叉校验", 205),
+            ("交叉校验", "A1:K16", "merge_交叉校验", 205),
             ("问题清单", "A1:H16", "merge_问题清单", 205),
-            ("概览", "A1:V34", "merge_概览", 370),
+            ("概览", "A1:O40", "merge_概览", 520),
         ):
             pdf = t / f"{stem}.pdf"
             steps = [{"op": "print_area", "sheet": sheet, "range": area}, {"op": "only_sheet", "sheet": sheet}]

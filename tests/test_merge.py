@@ -110,7 +110,7 @@ def test_exactly_the_failed_checks(merged: tuple[MergeResult, Path]) -> None:
     header = [c.value for c in ws[1]]
     # what an auditor reads first comes first; the notes columns beside the source, ids narrow at the right
     assert header[:8] == ["结果", "严重程度", "状态", "对象", "说明", "左值", "右值", "差额"]
-    assert header[10:14] == ["核实情况", "处理意见", "处置", "问题编号"] and header[-1] == "规则"
+    assert header[8:11] == ["核实情况", "处理意见", "处置"] and header[-1] == "规则"
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
     assert {r["结果"] for r in rows} >= {"通过", "不通过"}  # passed checks are listed too
     tie = next(r for r in rows if r["规则"] == "cross.task_vs_project" and r["对象"] == "学生资助类")
@@ -231,6 +231,30 @@ def test_cli_merge(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "输入不存在" in r.stderr
 
 
+@pytest.mark.parametrize("sheet", ["概览", "交叉校验", "问题清单"])
+def test_review_sheets_are_set_up_for_a4(merged: tuple[MergeResult, Path], sheet: str) -> None:
+    """A4 landscape, one page wide, header row repeated, page x of y; on paper 交叉校验 and 问题清单
+    carry the columns up to 处置 (what an auditor signs off), so the text stays readable."""
+    _, path = merged
+    ws = openpyxl.load_workbook(path)[sheet]
+    setup = ws.page_setup
+    assert (int(setup.paperSize), setup.orientation, setup.fitToWidth or 1, setup.fitToHeight) == (9, "landscape", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
+    assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+    if sheet != "概览":
+        head = [c.value for c in ws[1]]
+        area = ws.print_area[0] if isinstance(ws.print_area, list) else ws.print_area
+        assert area.split(":")[1].rstrip("0123456789").replace("$", "") == chr(ord("A") + head.index("处置"))
+
+
+@pytest.mark.libreoffice
+def test_consolidated_prints_in_libreoffice(merged: tuple[MergeResult, Path], tmp_path: Path) -> None:
+    _, path = merged
+    pdf = tmp_path / "汇总.pdf"
+    lo.probe(path, [], save_pdf=str(pdf))
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes())) >= 3
+
+
 @pytest.mark.libreoffice
 def test_consolidated_opens_in_libreoffice(merged: tuple[MergeResult, Path]) -> None:
     _, path = merged
@@ -315,7 +339,7 @@ def test_fast_rows_on_the_samples(
     assert fast.read_bytes() == slow.read_bytes()
     if max_links == 7:
         wb = openpyxl.load_workbook(fast)
-        links = [c.hyperlink for c in wb["交叉校验"]["J"] if c.hyperlink]
+        links = [c.hyperlink for c in wb["交叉校验"]["M"] if c.hyperlink]
         assert len(links) == 7
         about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
         assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about

@@ -176,6 +176,9 @@ def _step(doc: object, step: dict) -> object:
             doc.calculateAll()
             out[f"{s}!{r}"] = _read(cell)
         return out
+    if op == "page_breaks":  # how LibreOffice paginates a sheet for printing
+        sheet = doc.Sheets.getByName(step["sheet"])
+        return {"rows": len(sheet.getRowPageBreaks()), "columns": len(sheet.getColumnPageBreaks())}
     if op == "print_area":  # print only these cells of a sheet (a crop for pictures)
         sheet = doc.Sheets.getByName(step["sheet"])
         sheet.setPrintAreas((sheet.getCellRangeByName(step["range"]).getRangeAddress(),))
