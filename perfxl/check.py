@@ -62,8 +62,7 @@ def _read(path: Path) -> FileReport:
     report.submission, report.sha256, report.kind = sub, sub.sha256, sub.kind
     if sub.problem:
         report.status = "rejected"
-        rule = "file.not_template" if sub.scan is not None else "file.unreadable"
-        report.add(rule=rule, severity=Severity.ERROR, message=sub.problem)
+        report.add(rule=sub.problem_code, message=sub.problem)
         return report
     assert sub.data is not None and sub.kind is not None
     spec = get_spec(sub.kind)

@@ -131,7 +131,8 @@ class Submission:
     columns: dict[tuple[str, str], tuple[str, int, int]] = field(default_factory=dict)
     scan: WorkbookScan | None = None
     values: dict[str, dict[tuple[int, int], Value]] = field(default_factory=dict)
-    problem: str = ""  # why the file could not be read as a form
+    problem: str = ""  # why the file could not be read as a form (Chinese, for the finding's message)
+    problem_code: str = "file.unreadable"  # the finding id of `problem`: unreadable, or readable but not ours
     used_fallback: list[str] = field(default_factory=list)  # names located by layout
     has_macros: bool = False
     notes: list[ReadNote] = field(default_factory=list)  # other observations, for findings
@@ -584,17 +585,20 @@ def _read_cells(sub: Submission, book: CalamineWorkbook, parts: dict[str, bytes]
     assert sub.scan is not None
     names = [s[0] for s in sub.scan.sheets]
     if META_SHEET not in names:
+        sub.problem_code = "file.not_template"
         sub.problem = "不是 perfxl 下发的模板（缺少隐藏的元数据表），请使用财政部门下发的模板填报"
         return sub
     try:
         meta_values = _sheet_values(book, META_SHEET, None, limits)
     except Exception as exc:
+        sub.problem_code = "file.not_template"
         sub.problem = f"元数据表无法读取（{_error_kind(exc)}）"
         return sub
     keys = {r: v for (r, c), v in meta_values.items() if c == 0}
     sub.meta = Meta.from_rows((str(k), str(meta_values.get((r, 1)) or "")) for r, k in keys.items())
     kind = sub.meta.form_kind
     if kind not in KINDS:
+        sub.problem_code = "file.not_template"
         sub.problem = f"元数据中的表单类型“{kind}”无法识别"
         return sub
     sub.kind = kind

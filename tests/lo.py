@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -39,13 +40,14 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
         out = Path(tmp) / "out.json"
         plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra}, ensure_ascii=False), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        for _attempt in range(2):
+        for _attempt in range(3):
             r = subprocess.run(
                 [SYSTEM_PYTHON, str(PROBE), str(plan), str(out)], capture_output=True, text=True, timeout=240, env=env
             )
             # headless soffice occasionally dies right after refusing an edit (its error
             # box cannot show): that is LibreOffice going away, not a result, so run again
-            if r.returncode == 0 or "DisposedException" not in r.stderr:
+            # (the UNO bridge reports it as DisposedException or as "bridge disposed")
+            if r.returncode == 0 or not re.search(r"DisposedException|bridge disposed", r.stderr):
                 break
         assert r.returncode == 0, r.stderr[-3000:]
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
