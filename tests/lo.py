@@ -46,8 +46,9 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
             )
             # headless soffice occasionally dies right after refusing an edit (its error
             # box cannot show): that is LibreOffice going away, not a result, so run again
-            # (the UNO bridge reports it as DisposedException or as "bridge disposed")
-            if r.returncode == 0 or not re.search(r"DisposedException|bridge disposed", r.stderr):
+            # (the UNO bridge reports it as DisposedException, "bridge disposed", or a document
+            # whose properties are suddenly gone: any UNO exception); a real failure fails every time
+            if r.returncode == 0 or not re.search(r"DisposedException|bridge disposed|com\.sun\.star\.", r.stderr):
                 break
         assert r.returncode == 0, r.stderr[-3000:]
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
