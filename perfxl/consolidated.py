@@ -8,18 +8,13 @@ Links to source files are relative to the workbook, so the folder can move.
 
 from __future__ import annotations
 
-import csv
 import logging
-import multiprocessing
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, islice
+from itertools import islice
 from math import isfinite
 from pathlib import Path
 from typing import Any
@@ -27,15 +22,16 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from perfxl import __version__
+from perfxl import __version__, pieces
 from perfxl import _xlsxwriter_fast as fast
 from perfxl.errors import OutputError
 from perfxl.forms import KIND_LABELS
-from perfxl.isolate import die_with_parent
+from perfxl.links import SourceLinks
 from perfxl.merging import MergeResult, fewer_collections
 from perfxl.package import FIXED_CREATED
-from perfxl.read import Loc
+from perfxl.pieces import Parts
 from perfxl.review import DISPOSITIONS
+from perfxl.spill import spill_csv
 
 FONT = "宋体"
 SHEETS = (
@@ -77,32 +73,6 @@ class WriterOptions:
         return self.fast_rows and fast.AVAILABLE
 
 
-@dataclass
-class Parts:
-    """A big table as consecutive pieces (row count, fresh iterator), each made on demand:
-    forked workers render the pieces at the same time when the merge runs with --jobs."""
-
-    pieces: list[tuple[int, Callable[[], Iterator[Sequence[Any]]]]]
-
-    @property
-    def count(self) -> int:
-        return sum(n for n, _ in self.pieces)
-
-    def rows(self) -> Iterator[Sequence[Any]]:
-        return chain.from_iterable(make() for _, make in self.pieces)
-
-
-# What forked workers render: set by the parent just before the workers start.
-_PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any]] = {}
-
-
-def _render_piece(args: tuple[str, int, int, str]) -> str:
-    """Worker: one piece of a table's rows → a file of <row> elements; returns its path."""
-    name, index, first_row, folder = args
-    parts, formats, links, link_format = _PENDING[name]
-    return fast.render_rows(parts.pieces[index][1](), first_row, formats, links, link_format, folder)
-
-
 @dataclass(frozen=True)
 class Col:
     header: str
@@ -122,9 +92,7 @@ class _Writer:
         self.out = out
         self.out_dir = out.parent
         self.notes: list[str] = []
-        self._rel: dict[Path, str] = {}
-        self._folders: dict[Path, str] = {}
-        self._out_real = str(self.out_dir.resolve())
+        self.link = SourceLinks(self.out_dir)
         self.spilled: list[Path] = []
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
         sheet_class = fast.FastSheet if self.opts.fast else None
@@ -160,20 +128,6 @@ class _Writer:
         # the XML at once: number them here, in one order, whatever each sheet happens to use.
         for key in ("header", "text", "wrap", "money", "int", "link", "title", "note"):
             fast.xf_index(self.f[key])
-
-    def link(self, path: Path | None, loc: Loc | None = None) -> tuple[str, str] | None:
-        """(url, text) of a relative link to a source file and cell."""
-        if path is None:
-            return None
-        rel = self._rel.get(path)
-        if rel is None:
-            folder = self._folders.get(path.parent)
-            if folder is None:  # resolved once per folder, not per file (thousands share a few folders)
-                folder = self._folders[path.parent] = os.path.relpath(path.parent.resolve(), self._out_real)
-            rel = self._rel[path] = os.path.normpath(os.path.join(folder, path.name)).replace(os.sep, "/")
-        text = rel if loc is None else f"{rel} {loc.sheet}!{loc.cell}"
-        url = f"external:{rel}" + (f"#'{loc.sheet}'!{loc.cell}" if loc else "")
-        return url, text
 
     def table(
         self,
@@ -255,10 +209,10 @@ class _Writer:
         fast.header_out(self.sheets[name])  # the header row goes out first
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
             fast.flush(sheet)
-        _PENDING[name] = (parts, formats, links, self.f["link"])
+        pieces.PENDING[name] = (parts, formats, links, self.f["link"])
         first, futures = 1, []
         for i, (n, _make) in enumerate(parts.pieces):
-            futures.append(self.pool.submit(_render_piece, (name, i, first, self.scratch)))
+            futures.append(self.pool.submit(pieces.render_piece, (name, i, first, self.scratch)))
             first += n
         self.pending.append((name, futures, parts.count, len(formats)))
 
@@ -269,19 +223,11 @@ class _Writer:
             for future in futures:
                 fast.append_rows_file(ws, future.result())
             fast.set_extent(ws, count, ncols)
-            _PENDING.pop(name, None)
+            pieces.PENDING.pop(name, None)
         self.pending = []
 
     def spill(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[Any]]) -> Path:
-        """The full table as CSV beside the workbook (UTF-8 with BOM, as Excel opens it)."""
-        path = self.out.with_name(f"{self.out.stem}_{name}.csv")
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow([c.header for c in cols])
-            for row in rows:
-                w.writerow([v[1] if isinstance(v, tuple) else ("" if v is None else v) for v in row])
-        os.replace(tmp, path)
+        path = spill_csv(self.out, name, [c.header for c in cols], rows)
         self.spilled.append(path)
         return path
 
@@ -383,7 +329,7 @@ def write_consolidated(
     wb.set_properties(
         {"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED, "comments": f"perfxl {__version__}"}
     )
-    with fewer_collections(), _pool(jobs if opts.fast else 1) as (pool, scratch):
+    with fewer_collections(), pieces.pool(jobs if opts.fast else 1) as (pool, scratch):
         from perfxl.sheets import write_sheets  # the sheets' content; this module is how they get written
 
         w = _Writer(wb, out, pool, scratch, opts)
@@ -408,25 +354,6 @@ def _notice_slow_path() -> None:
             "提示：已安装的 XlsxWriter 与快速写出方式不兼容（缺少 %s），改用较慢的标准方式写出汇总工作簿",
             fast.MISSING,
         )
-
-
-@contextmanager
-def _pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield None, ""
-        return
-    scratch = tempfile.mkdtemp(prefix="perfxl-")
-    try:
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=die_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
-            yield pool, scratch
-    finally:
-        _PENDING.clear()  # whatever happened, drop the references to the merge result
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _print_setup(ws: Any) -> None:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from perfxl import __version__
-from perfxl.consolidated import FONT, KIND_TEXT, STATUS_TEXT, Col, Parts, _Writer
+from perfxl.consolidated import FONT, KIND_TEXT, STATUS_TEXT, Col, _Writer
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow
 from perfxl.package import Meta
+from perfxl.pieces import Parts
 from perfxl.read import Loc
 from perfxl.review import round_label, typed_target
 
