@@ -421,12 +421,17 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         Col("期望", 12),
         Col("实际", 12),
         Col("位置", 34, "link"),
+        Col("变更", 10, "link"),
         Col("问题编号", 12),
         Col("首次发现", 11),
         Col("轮次", 7),
         Col("类别", 9),
         Col("规则", 10),
     ]
+    # each entity's first row in 变更记录 (written later, in m.changes order; row 1 is the header)
+    first_change: dict[tuple[str, str], int] = {}
+    for n, c in enumerate(m.changes, start=2):
+        first_change.setdefault((c.kind, c.entity), n)
     sev = {"error": 0, "warning": 1, "info": 2}
     findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
     rows: list[list[Any]] = []
@@ -447,6 +452,7 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 _plain(f.expected),
                 _plain(f.actual),
                 w.link(path, loc),
+                _change_link(first_change.get((f.form, f.entity))),
                 f.key,
                 seen,
                 rnd,
@@ -470,6 +476,7 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 _plain(old.get("期望")),
                 _plain(old.get("实际")),
                 _plain(old.get("位置")),
+                None,
                 past.key,
                 r.first_seen,
                 f"第 {r.first_round} 轮" if r.first_round else "",
@@ -479,6 +486,11 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         )
     w.table("问题清单", cols, rows, status_col=1)
     w.review_columns("问题清单", cols, len(rows), print_to="处置")
+
+
+def _change_link(row: int | None) -> tuple[str, str] | None:
+    """A link from a problem to its entity's rows in 变更记录, when it resubmitted."""
+    return None if row is None else (f"internal:'变更记录'!A{row}", "查看变更")
 
 
 def _changes(w: _Writer, m: MergeResult) -> None:

@@ -133,6 +133,15 @@ def test_three_review_rounds(tmp_path: Path) -> None:
     task = next(v for k, v in changed.items() if k[0] == "济南市历下区民政局" and k[1].endswith("预算资金（万元）"))
     assert task["新值"] - task["原值"] == 163 and task["对照"].startswith("上一轮")
     assert {k[0] for k in changed} == {"济南市历下区民政局"}  # the only resubmission; 新增项目 is new
+    ws = openpyxl.load_workbook(out)["问题清单"]
+    head = [c.value for c in ws[1]]
+    to_changes = [
+        r[head.index("变更")].hyperlink.location
+        for r in ws.iter_rows(min_row=2)
+        if r[head.index("对象")].value == "济南市历下区民政局" and r[head.index("变更")].hyperlink
+    ]
+    first = 2 + next(i for i, row in enumerate(rows_of(out, "变更记录")) if row["对象"] == "济南市历下区民政局")
+    assert to_changes and set(to_changes) == {f"'变更记录'!A{first}"}  # each finding links to its changes
     checks = {row["问题编号"]: row for row in rows_of(out, "交叉校验")}
     assert checks[false_key]["处置"] == "误报" and checks[false_key]["状态"] == OPEN
 
