@@ -25,7 +25,6 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from perfxl import __version__, pieces
 from perfxl import _xlsxwriter_fast as fast
 from perfxl.errors import OutputError
-from perfxl.forms import KIND_LABELS
 from perfxl.links import SourceLinks
 from perfxl.merging import MergeResult, fewer_collections
 from perfxl.package import FIXED_CREATED
@@ -50,7 +49,6 @@ EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV bes
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
 STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
-KIND_TEXT = KIND_LABELS
 
 
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves

@@ -408,17 +408,21 @@ def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> N
         for r in result.roster
         if r.status == "accepted" and r.report
     }
+    superseded: dict[tuple[str, str], RosterRow] = {}  # the newest older file of each entity
+    for o in result.roster:
+        if o.status == "superseded":
+            superseded.setdefault((o.kind, o.entity), o)
     for r in result.roster:
         sub = r.report.submission if r.status == "accepted" and r.report else None
         if sub is None or sub.data is None or r.report is None:
             continue
         who = (KIND_LABELS.get(r.kind, r.kind), r.entity)
-        older = [o for o in result.roster if o.status == "superseded" and (o.kind, o.entity) == (r.kind, r.entity)]
+        older = superseded.get((r.kind, r.entity))
         if who in previous.data and previous.files.get(who) != r.report.sha256:
             old, against = previous.data[who], f"上一轮（{previous.date}）" if previous.date else "上一轮"
-        elif older and older[0].report and older[0].report.submission and older[0].report.submission.data:
-            old = {k: v for k, (v, _loc) in snapshot(older[0].report.submission).items()}
-            against = f"被替代的 {older[0].path.name if older[0].path else ''}"
+        elif older and older.report and older.report.submission and older.report.submission.data:
+            old = {k: v for k, (v, _loc) in snapshot(older.report.submission).items()}
+            against = f"被替代的 {older.path.name if older.path else ''}"
         else:
             continue
         result.changes += changes(old, snapshot(sub), r.kind, r.entity, against, r.path)
@@ -454,22 +458,7 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
             detail = rule_message(o) if o.status in ("fail", "incomplete") else ""
             if o.row is not None:
                 detail = f"第 {o.row + 1} 行" + (f"：{detail}" if detail else "")
-            out.append(
-                CrossCheck(
-                    rule_id=o.rule.id,
-                    title=o.rule.title,
-                    severity=o.rule.severity,
-                    kind=row.kind,
-                    entity=row.entity,
-                    competent=row.competent,
-                    status=o.status,
-                    left=o.left,
-                    right=o.right,
-                    detail=detail,
-                    path=row.path,
-                    loc=loc,
-                )
-            )
+            out.append(_cross(o, row, loc, detail, row.path))
     return out
 
 

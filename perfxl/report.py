@@ -13,7 +13,6 @@ from perfxl.forms import KIND_LABELS
 from perfxl.merging import ROSTER_LABEL, MergeResult
 from perfxl.review import Review
 
-KIND_LABEL = KIND_LABELS
 # C0/C1 controls (NUL, BEL, ESC sequences that retitle or recolour a terminal, line breaks
 # that would forge report lines) and bidirectional overrides that reorder what is shown
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -53,7 +52,7 @@ def text_report(report: CheckReport) -> str:
     lines: list[str] = []
     for r in report.files:
         counts = {s: sum(f.severity is s for f in r.findings) for s in Severity}
-        head = f"{printable(r.path)}（{KIND_LABEL.get(r.kind or '', '未知表单')}"
+        head = f"{printable(r.path)}（{KIND_LABELS.get(r.kind or '', '未知表单')}"
         head += f"，{printable(r.entity)}）" if r.entity else "）"
         if r.findings:
             parts = "，".join(f"{s.label} {counts[s]}" for s in Severity if counts[s])

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from perfxl import __version__
-from perfxl.consolidated import FONT, KIND_TEXT, STATUS_TEXT, Col, _Writer
-from perfxl.forms import get_spec
+from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
+from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow
 from perfxl.package import Meta
@@ -203,7 +203,7 @@ def _roster(w: _Writer, m: MergeResult) -> None:
         rows.append(
             [
                 i,
-                KIND_TEXT.get(r.kind, r.kind),
+                KIND_LABELS.get(r.kind, r.kind),
                 r.catalog.seq if r.catalog else "",
                 r.entity,
                 r.competent,
@@ -320,7 +320,7 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
             for i, row in enumerate(sub.data.tables.get("indicators", [])):
                 t = targets[i] if i < len(targets) else None
                 yield [
-                    KIND_TEXT[r.kind],
+                    KIND_LABELS[r.kind],
                     r.entity,
                     r.competent,
                     sub.rows["indicators"][i] + 1,
@@ -398,7 +398,7 @@ def _checks(w: _Writer, m: MergeResult) -> None:
                 c.key,
                 seen,
                 rnd,
-                KIND_TEXT.get(c.kind, c.kind),
+                KIND_LABELS.get(c.kind, c.kind),
                 c.competent,
                 c.rule_id,
             ]
@@ -456,7 +456,7 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 f.key,
                 seen,
                 rnd,
-                KIND_TEXT.get(f.form, f.form),
+                KIND_LABELS.get(f.form, f.form),
                 f.rule,
             ]
         )
@@ -506,7 +506,7 @@ def _changes(w: _Writer, m: MergeResult) -> None:
     rows = [
         [
             c.entity,
-            KIND_TEXT.get(c.kind, c.kind),
+            KIND_LABELS.get(c.kind, c.kind),
             c.item,
             _plain(c.old),
             _plain(c.new),
