@@ -21,7 +21,13 @@ from perfxl import __version__
 from perfxl.check import FileReport
 from perfxl.limits import Limits
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, report BLOB NOT NULL)"
+# sha: the file's SHA-256 alone, so that a re-merge finds the report of the file the previous
+# round accepted (its data, for the change list) without reading the previous workbook
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS reports2 (key TEXT PRIMARY KEY, sha TEXT NOT NULL, report BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reports2_sha ON reports2 (sha);"
+    "DROP TABLE IF EXISTS reports;"  # the first layout, without sha
+)
 
 
 class ReportCache:
@@ -36,8 +42,8 @@ class ReportCache:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=5)
-                db.execute(_SCHEMA)
-                db.execute("SELECT count(*) FROM reports").fetchone()
+                db.executescript(_SCHEMA)
+                db.execute("SELECT count(*) FROM reports2").fetchone()
                 return db
             except (sqlite3.Error, OSError):
                 if attempt == 0:  # not a cache we can use: set it aside once and start a new one
@@ -47,19 +53,44 @@ class ReportCache:
 
     @staticmethod
     def key(path: Path, raw: bytes, year: int | None) -> str:
-        limits = "|".join(str(v) for v in astuple(Limits.from_env()))
         digest = hashlib.sha256(raw).hexdigest()
-        return f"{__version__}|{year}|{limits}|{path.resolve()}|{digest}"
+        return f"{_prefix(year)}{path.resolve()}|{digest}"
 
     def get(self, key: str) -> FileReport | None:
         if self.db is None:
             return None
         try:
-            row = self.db.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
+            row = self.db.execute("SELECT report FROM reports2 WHERE key = ?", (key,)).fetchone()
             report = pickle.loads(row[0]) if row else None
         except Exception:  # unreadable entry: check the file again
             return None
         return report if isinstance(report, FileReport) else None
+
+    def known(self, keys: set[str]) -> set[str]:
+        """Which of these keys have an entry (without loading any)."""
+        if self.db is None or not keys:
+            return set()
+        try:
+            return {k for (k,) in self.db.execute("SELECT key FROM reports2") if k in keys}
+        except sqlite3.Error:
+            return set()
+
+    def by_sha(self, sha: str, year: int | None) -> FileReport | None:
+        """The report of a file with these bytes, checked by this version with these settings,
+        wherever it lay (a replaced file is still here under its old key)."""
+        if self.db is None or not sha:
+            return None
+        try:
+            rows = self.db.execute("SELECT key, report FROM reports2 WHERE sha = ?", (sha,)).fetchall()
+            prefix = _prefix(year)
+            for key, blob in sorted(rows):
+                if key.startswith(prefix):
+                    report = pickle.loads(blob)
+                    if isinstance(report, FileReport) and report.sha256 == sha:
+                        return report
+        except Exception:  # unreadable entry: the caller reads the previous workbook instead
+            return None
+        return None
 
     def put(self, items: list[tuple[str, FileReport]]) -> None:
         if self.db is None or not items:
@@ -67,8 +98,8 @@ class ReportCache:
         try:
             with self.db:
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO reports (key, report) VALUES (?, ?)",
-                    [(k, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items],
+                    "INSERT OR REPLACE INTO reports2 (key, sha, report) VALUES (?, ?, ?)",
+                    [(k, k.rpartition("|")[2], pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items],
                 )
         except sqlite3.Error:  # full disk, read-only folder: the merge itself is unaffected
             pass
@@ -77,3 +108,9 @@ class ReportCache:
         if self.db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
+
+
+def _prefix(year: int | None) -> str:
+    """Everything a report depends on besides the file: tool version, year asked, reading limits."""
+    limits = "|".join(str(v) for v in astuple(Limits.from_env()))
+    return f"{__version__}|{year}|{limits}|"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from perfxl.catalog import CatalogEntry, read_catalog
 from perfxl.check import FileReport, trusted_modified
@@ -39,6 +39,9 @@ from perfxl.review import (
     snapshot,
     values_text,
 )
+
+if TYPE_CHECKING:
+    from perfxl.cache import ReportCache
 from perfxl.rules import CROSS_RULES, Outcome, evaluate
 
 Progress = Callable[[int], None]
@@ -209,9 +212,30 @@ def merge_collected(
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
     With `cache` (a file), unchanged files reuse their check results from the last merge."""
+    from perfxl.cache import ReportCache
+
     entries = read_catalog(catalog) if catalog else []
-    with fewer_collections():
-        reports = _checked(files, year, jobs, progress, cache)
+    store = ReportCache(cache) if cache is not None else None
+    try:
+        with fewer_collections():
+            reports = _checked(files, year, jobs, progress, store)
+        return _joined(reports, files, skipped, entries, year, previous, round_date, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _joined(
+    reports: list[FileReport],
+    files: list[Path],
+    skipped: list[tuple[Path, str]],
+    entries: list[CatalogEntry],
+    year: int | None,
+    previous: PreviousRound | None,
+    round_date: str,
+    store: ReportCache | None,
+) -> MergeResult:
+    """The roster, cross-checks, findings and review states of checked files."""
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -347,40 +371,41 @@ def merge_collected(
                 )
             )
     result = MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
-    _apply_review(result, previous or PreviousRound(), round_date or date.today().isoformat())
+    _apply_review(result, previous or PreviousRound(), round_date or date.today().isoformat(), store, year)
     return result
 
 
 def _checked(
-    files: list[Path], year: int | None, jobs: int, progress: Progress | None, cache: Path | None
+    files: list[Path], year: int | None, jobs: int, progress: Progress | None, store: ReportCache | None
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place
     were checked before by this version, else checked now (and kept for next time)."""
-    if cache is None:
+    if store is None:
         return check_files(files, year, jobs=jobs, progress=progress).files
-    from perfxl.cache import ReportCache
+    keys: dict[int, str] = {}
+    for i, p in enumerate(files):
+        try:
+            keys[i] = store.key(p, p.read_bytes(), year)
+        except OSError:
+            continue  # checked below, where the reader says why it cannot be read
+    known = store.known(set(keys.values()))
+    todo = [i for i in range(len(files)) if keys.get(i) not in known]
+    found: dict[int, FileReport] = {}
 
-    store = ReportCache(cache)
-    try:
-        found: dict[int, FileReport] = {}
-        keys: dict[int, str] = {}
-        for i, p in enumerate(files):
-            try:
-                keys[i] = store.key(p, p.read_bytes(), year)
-            except OSError:
-                continue  # checked below, where the reader says why it cannot be read
-            hit = store.get(keys[i])
-            if hit is not None:
+    def load() -> None:  # while the workers check what changed
+        for i, k in keys.items():
+            if k in known and (hit := store.get(k)) is not None:
                 found[i] = hit
         if progress and found:
             progress(len(found))
-        todo = [i for i in range(len(files)) if i not in found]
-        fresh = check_files([files[i] for i in todo], year, jobs=jobs, progress=progress).files
-        store.put([(keys[i], r) for i, r in zip(todo, fresh, strict=True) if i in keys])
-        found.update(zip(todo, fresh, strict=True))
-        return [found[i] for i in range(len(files))]
-    finally:
-        store.close()
+
+    fresh = check_files([files[i] for i in todo], year, jobs=jobs, progress=progress, meanwhile=load).files
+    found.update(zip(todo, fresh, strict=True))
+    unreadable = [i for i in range(len(files)) if i not in found]  # known, but its entry would not load
+    if unreadable:
+        found.update(zip(unreadable, check_files([files[i] for i in unreadable], year, jobs=jobs).files, strict=True))
+    store.put([(keys[i], found[i]) for i in todo + unreadable if i in keys])
+    return [found[i] for i in range(len(files))]
 
 
 def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
@@ -394,7 +419,9 @@ def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | N
         c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
 
 
-def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> None:
+def _apply_review(
+    result: MergeResult, previous: PreviousRound, today: str, store: ReportCache | None, year: int | None
+) -> None:
     """This round's number and date, each problem's state, and the problems that went away."""
     result.round, result.round_date = previous.number + 1, today
     result.previous_problem = previous.problem
@@ -408,6 +435,7 @@ def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> N
         for r in result.roster
         if r.status == "accepted" and r.report
     }
+    here = {o.report.sha256: o.report for o in result.roster if o.report and o.report.sha256}
     superseded: dict[tuple[str, str], RosterRow] = {}  # the newest older file of each entity
     for o in result.roster:
         if o.status == "superseded":
@@ -418,8 +446,9 @@ def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> N
             continue
         who = (KIND_LABELS.get(r.kind, r.kind), r.entity)
         older = superseded.get((r.kind, r.entity))
-        if who in previous.data and previous.files.get(who) != r.report.sha256:
-            old, against = previous.data[who], f"上一轮（{previous.date}）" if previous.date else "上一轮"
+        was = previous.files.get(who)
+        if was and was != r.report.sha256 and (old := _previous_content(was, who, previous, here, store, year)):
+            against = f"上一轮（{previous.date}）" if previous.date else "上一轮"
         elif older and older.report and older.report.submission and older.report.submission.data:
             old = {k: v for k, (v, _loc) in snapshot(older.report.submission).items()}
             against = f"被替代的 {older.path.name if older.path else ''}"
@@ -432,6 +461,20 @@ def _apply_review(result: MergeResult, previous: PreviousRound, today: str) -> N
         who = (str(past.row.get("类别") or ""), str(past.row.get("对象") or ""))
         sha = now.get(who)
         result.gone.append((past, gone(past, resubmitted=sha is not None and sha != previous.files.get(who))))
+
+
+def _previous_content(
+    sha: str, who: tuple[str, str], previous: PreviousRound, here: dict[str, FileReport],
+    store: ReportCache | None, year: int | None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """What the file the previous round accepted said: its own data where we still have its
+    report (among this round's inputs, or cached), else as the previous workbook shows it."""
+    old = here.get(sha)
+    if old is None and store is not None:
+        old = store.by_sha(sha, year)
+    if old is not None and old.submission is not None and old.submission.data is not None:
+        return {k: v for k, (v, _loc) in snapshot(old.submission).items()}
+    return previous.data_of(who)
 
 
 def _same(a: FileReport, b: FileReport) -> bool:

@@ -94,6 +94,10 @@ class Loc:
     sheet: str
     cell: str
 
+    def __reduce__(self) -> tuple[type[Loc], tuple[str, str]]:
+        # a cached report holds tens of these; the dataclass default unpickles 3× slower
+        return Loc, (self.sheet, self.cell)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ReadNote:

@@ -117,8 +117,26 @@ class PreviousRound:
     date: str = ""
     problems: dict[str, PastProblem] = field(default_factory=dict)
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (类别, 对象) → SHA-256 accepted
-    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (类别, 对象) → item → value
     problem: str = ""  # why it could not be read ("" when it could)
+    source: Path | None = None  # the workbook, read again only if a change list needs its data sheets
+    _data: dict[tuple[str, str], dict[str, Any]] | None = field(default=None, repr=False)
+
+    def data_of(self, who: tuple[str, str]) -> dict[str, Any] | None:
+        """An accepted entity's form content (item → value) as the data sheets show it. Read on
+        first use: the data sheets are most of a county workbook, and a re-merge usually finds
+        the previous files' own data in its cache (see merging._apply_review)."""
+        if self._data is None:
+            self._data = {}
+            if self.source is not None:
+                try:
+                    wb = _Book(self.source)
+                    try:
+                        self._data = previous_data(wb)
+                    finally:
+                        wb.close()
+                except Exception:  # gone or changed since read_previous: no change list against it
+                    self._data = {}
+        return self._data.get(who)
 
 
 @dataclass
@@ -162,7 +180,7 @@ def read_previous(path: Path) -> PreviousRound:
     except Exception as exc:  # not a workbook, damaged, locked: start afresh, say why
         return PreviousRound(problem=f"上一轮汇总文件无法读取（{type(exc).__name__}），按第一轮处理")
     try:
-        prev = PreviousRound()
+        prev = PreviousRound(source=path)
         if "说明" in wb.sheetnames:
             for row in wb["说明"]:
                 if row and row[0] == "审核轮次" and len(row) > 1 and isinstance(row[1], str):
@@ -173,7 +191,6 @@ def read_previous(path: Path) -> PreviousRound:
             for rec in _records(wb["提交情况"]):
                 if rec.get("状态") == "已接收" and rec.get("SHA-256"):
                     prev.files[(str(rec.get("类别") or ""), str(rec.get("名称") or ""))] = str(rec["SHA-256"])
-        prev.data = previous_data(wb)
         for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
             if sheet not in wb.sheetnames:
                 continue

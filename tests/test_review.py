@@ -227,3 +227,32 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     assert [r.entity for r in changed.roster if r.status == "accepted"] == [
         r.entity for r in merge([inbox], catalog=CATALOG, round_date="2026-01-05").roster if r.status == "accepted"
     ]
+
+
+def test_the_change_list_is_the_same_from_the_cache_and_from_the_previous_workbook(tmp_path: Path) -> None:
+    """A re-merge takes the previous file's content from the cache (by its SHA-256) instead of
+    reading the previous workbook's data sheets; both give the same change rows and bytes."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    cache = tmp_path / "c.sqlite"
+    first = write_consolidated(
+        merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "1.xlsx"
+    )
+    changed = data(MZ)
+    changed.tables["tasks"][0]["budget"] = 4321
+    changed.tables["indicators"][3]["value"] = 77
+    fill_file(changed, inbox / f"{MZ}.xlsx")
+    (inbox / f"{MZ}.xlsx").replace(inbox / "民政局_更正.xlsx")  # another name: found by content, not path
+    blind = read_previous(first)
+    blind.source = None  # the data sheets out of reach: the old content can only come from the cache
+    cached = merge([inbox], catalog=CATALOG, round_date="2026-02-01", previous=blind, cache=cache)
+    plain = merge([inbox], catalog=CATALOG, round_date="2026-02-01", previous=read_previous(first))
+    rows = [(c.entity, c.item, c.old, c.new, c.against) for c in cached.changes]
+    assert rows == [(c.entity, c.item, c.old, c.new, c.against) for c in plain.changes]
+    assert {(item.split("·")[0], new) for _e, item, _old, new, _a in rows} >= {("任务", 4321), ("指标", "77 %")}
+    assert all(a == "上一轮（2026-01-05）" for *_, a in rows)
+    a = write_consolidated(cached, tmp_path / "a.xlsx")
+    b = write_consolidated(plain, tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
