@@ -62,6 +62,7 @@ _TYPES: tuple[tuple[str, Severity, str, str], ...] = (
     ("value.negative", E, "数值为负", "填写非负数"),
     ("value.no_unit", W, "缺少计量单位", "在“单位”栏填写计量单位"),
     ("value.unit_incomplete", W, "计量单位不完整", "补全单位（如“元/人”而不是“/人”）"),
+    ("value.unit_unlisted", N, "计量单位不在推荐列表中", "确认单位无误；常用单位可在“单位”栏的下拉列表中选择"),
     ("value.percent_over_100", E, "百分比超过 100%", "核对目标值"),
     ("value.not_a_number", E, "不是数字", "填写阿拉伯数字（金额以万元为单位），文字说明写在说明栏"),
     ("value.unit_in_amount", E, "金额按元填写", "金额以万元为单位：把元换算成万元后只填写数字"),

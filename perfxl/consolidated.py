@@ -48,7 +48,8 @@ SHEETS = (
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; larger tables spill to CSV beside the workbook
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per worksheet
 MONEY = "#,##0.00"
-STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整"}
+STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数据不全）", "incomplete": "数据不完整",
+               "unchecked": "无法校验"}  # fmt: skip
 
 
 PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves

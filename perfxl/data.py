@@ -15,6 +15,7 @@ from typing import Any
 from perfxl.errors import PerfxlError
 from perfxl.forms import get_spec
 from perfxl.forms.model import NUMERIC_TYPES, FormSpec, ValueType
+from perfxl.rules import UNREADABLE
 from perfxl.values import parse_amount
 
 Value = str | float | int | None
@@ -94,19 +95,29 @@ def check_shape(spec: FormSpec, data: FormData) -> None:
 Numbers = dict[str, float | None]
 
 
-def numeric_view(spec: FormSpec, data: FormData) -> tuple[Numbers, dict[str, list[Numbers]]]:
-    """Amounts and counts as numbers (None when blank or unreadable), for the rules."""
+def numeric_view(
+    spec: FormSpec, data: FormData, *, mark_unreadable: bool = False
+) -> tuple[Numbers, dict[str, list[Numbers]]]:
+    """Amounts and counts as numbers, for the rules: None when blank; when something was typed
+    that is not a number, None as a spreadsheet's SUM sees it, or with `mark_unreadable`
+    rules.UNREADABLE, so that the rules using it say 无法校验 instead of counting 0."""
+
+    def number(raw: Value, decimals: int) -> float | None:
+        value = parse_amount(raw, decimals=decimals).value
+        if value is None and mark_unreadable and raw is not None and str(raw).strip():
+            return UNREADABLE
+        return value
+
     fields: Numbers = {}
     for f in spec.fields:
         if f.type in NUMERIC_TYPES:
-            decimals = 0 if f.type is ValueType.COUNT else 2
-            fields[f.id] = parse_amount(data.fields.get(f.id), decimals=decimals).value
+            fields[f.id] = number(data.fields.get(f.id), 0 if f.type is ValueType.COUNT else 2)
     tables: dict[str, list[Numbers]] = {}
     for t in spec.tables:
         cols = [c for c in t.columns if c.type in NUMERIC_TYPES]
         if not cols:
             continue
-        tables[t.id] = [{c.id: parse_amount(row.get(c.id)).value for c in cols} for row in data.tables.get(t.id, [])]
+        tables[t.id] = [{c.id: number(row.get(c.id), 2) for c in cols} for row in data.tables.get(t.id, [])]
     return fields, tables
 
 

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from perfxl.values import Target, to_wan
+from perfxl.values import MONEY_UNITS, Target, normalise, to_wan
+
+_UNREADABLE = float("nan")  # rules.UNREADABLE: the rules using this value say 无法校验
 
 COST_LEVEL1 = "成本指标"
 TOTAL_COST = re.compile(r"总成本$")
@@ -43,6 +45,9 @@ def indicator_costs(rows: Sequence[Mapping[str, object]], targets: list[Target])
             continue
         wan = to_wan(target.number, target.unit)
         name = str(row.get("level3") or "")
+        if target.unreadable:  # a money row whose number cannot be read: the sums are unknown
+            unit = normalise(str(row.get("unit") or ""))
+            wan = _UNREADABLE if TOTAL_COST.search(name) or unit in MONEY_UNITS else None
         if TOTAL_COST.search(name):
             if total.value is None:
                 total = Derived(wan, i)
@@ -76,6 +81,19 @@ class UnitCost:
     component: float | None  # the matching cost indicator, 万元
     row: int  # the standard's indicator row
     names: tuple[str, str, str]  # standard, quantity, cost
+    tolerance: float = 0.0  # 万元: what the stated precision of standard and cost allows
+
+
+def half_step(x: float | None) -> float:
+    """Half a unit of the last digit as stated: 16.67 → 0.005, 100 → 0.5. A rounded number
+    stands for anything within that distance."""
+    if x is None or x != x:
+        return 0.0
+    text = repr(float(x))
+    if "e" in text:
+        return 0.0
+    places = len(text.split(".")[1].rstrip("0")) if "." in text else 0
+    return 0.5 * 10.0**-places
 
 
 def unit_costs(rows: Sequence[Mapping[str, object]], targets: list[Target]) -> list[UnitCost]:
@@ -122,13 +140,19 @@ def unit_costs(rows: Sequence[Mapping[str, object]], targets: list[Target]) -> l
         )
         if qty is None or cost is None:
             continue
-        expected = to_wan(t.number * (targets[qty].number or 0), money)
+        quantity = targets[qty].number or 0
+        expected = to_wan(t.number * quantity, money)
+        c = targets[cost]
+        tolerance = (to_wan(half_step(t.number) * quantity, money) or 0.0) + (
+            to_wan(half_step(c.number), c.unit) or 0.0
+        )
         out.append(
             UnitCost(
                 expected=expected,
-                component=to_wan(targets[cost].number, targets[cost].unit),
+                component=to_wan(c.number, c.unit),
                 row=i,
                 names=(names[i], names[qty], names[cost]),
+                tolerance=round(tolerance, 9),
             )
         )
     return out

@@ -86,7 +86,7 @@ def instruction_rows(spec: FormSpec, year: int, frame: Frame) -> list[Instructio
         rows.append(("section", ["自动校验项目（提交后财政部门按同样规则复核）"]))
         rows.append(("header", ["序号", "校验内容", "严重程度", "", "容差", "规则编号"]))
         for k, rule in enumerate(rules, start=1):
-            tol = f"±{rule.tol:g} {rule.unit}" if rule.tol else "无（须严格成立）"
+            tol = rule.tolerance_note or (f"±{rule.tol:g} {rule.unit}" if rule.tol else "无（须严格成立）")
             where = "（逐行）" if rule.table else ""
             rows.append(("cell", [str(k), rule.title + where, rule.severity.label, "", tol, rule.id]))
     rows.append(("section", [f"指标框架：{frame.title}"]))

@@ -498,7 +498,7 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
         if row.status != "accepted" or row.report is None:
             continue
         for o, loc in row.report.outcomes:
-            detail = rule_message(o) if o.status in ("fail", "incomplete") else ""
+            detail = rule_message(o) if o.status in ("fail", "incomplete", "unchecked") else ""
             if o.row is not None:
                 detail = f"第 {o.row + 1} 行" + (f"：{detail}" if detail else "")
             out.append(_cross(o, row, loc, detail, row.path))
@@ -525,7 +525,7 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
     tie = CROSS_RULES["cross.task_vs_project"]
     share = CROSS_RULES["cross.projects_vs_project_exp"]
     views = {
-        id(r): numeric_view(get_spec(r.kind), r.report.submission.data)  # type: ignore[union-attr, arg-type]
+        id(r): numeric_view(get_spec(r.kind), r.report.submission.data, mark_unreadable=True)  # type: ignore[union-attr, arg-type]
         for r in accepted
     }  # amounts parsed once per submission
     for p in projects:

@@ -80,6 +80,10 @@ class Rule:
     unit: str = "万元"
     decimals: int = 2
     tolerance: float | None = None  # None: derived from the stated precision
+    # row rules whose sides multiply rounded numbers: a column of the checked table holding each
+    # row's own tolerance (added to `tolerance`), and how the instruction sheet describes it
+    tolerance_column: str | None = None
+    tolerance_note: str = ""
     missing: Missing = Missing.ZERO
     table: str | None = None  # set for rules checked on every row of a table
 
@@ -246,7 +250,10 @@ RULES += (
         severity=Severity.WARNING,  # a heuristic match by name and unit
         missing=Missing.SKIP,
         table="unit_costs",
-        tolerance=0.01,
+        tolerance=0.0,
+        # 16.67 万元/场 × 6 场 = 100.02 against a cost of 100: the standard was rounded
+        tolerance_column="tolerance",
+        tolerance_note="按填写精度：标准末位的一半×数量＋成本末位的一半",
     ),
     Rule(
         id="dept.counts.units",
@@ -324,7 +331,10 @@ def rules_for(kind: str) -> list[Rule]:
 # ----- evaluation in Python ---------------------------------------------------------
 
 Number = float | None
-Status = Literal["pass", "fail", "skip", "incomplete"]
+# unchecked: a term's cell holds something that is not a number (约8, 待定, a date). That cell is
+# reported once, on itself; the rules using it say 无法校验 instead of counting it as 0.
+Status = Literal["pass", "fail", "skip", "incomplete", "unchecked"]
+UNREADABLE = float("nan")  # how numeric views mark such a cell (numeric_view(mark_unreadable=True))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -357,10 +367,11 @@ def _side(
     fields: Mapping[str, Number],
     tables: Mapping[str, Sequence[Mapping[str, Number]]],
     row: int | None,
-) -> tuple[float, int]:
-    """Sum of a side and how many of its terms were present."""
+) -> tuple[float, int, bool]:
+    """Sum of a side, how many of its terms were present, and whether one was unreadable."""
     total = 0.0
     present = 0
+    unreadable = False
     for t in terms:
         if t.agg == "value":
             vals: list[Number] = [fields.get(t.ref)]
@@ -371,16 +382,19 @@ def _side(
             assert t.table is not None
             vals = [r.get(t.column) for r in tables.get(t.table, ())]
         nums = [v for v in vals if v is not None]
+        if any(v != v for v in nums):  # NaN: UNREADABLE
+            unreadable = True
+            nums = [v for v in nums if v == v]
         if nums:
             present += 1
             total += t.sign * sum(nums)
-    return total, present
+    return total, present, unreadable
 
 
-def _judge(rule: Rule, left: float, right: float) -> bool:
+def _judge(rule: Rule, left: float, right: float, extra: float = 0.0) -> bool:
     """Differences are rounded to 6 places first: float noise on large sums must not
     tip a comparison that is exact in cents (the formulas do the same)."""
-    tol = rule.tol + EPSILON
+    tol = rule.tol + extra + EPSILON
     diff = round(left - right, DIFF_PLACES)
     if rule.op is Op.EQ:
         return abs(diff) <= tol
@@ -400,16 +414,30 @@ def evaluate(
     out: list[Outcome] = []
     n = len(rule.terms)
     for row in rows:
-        lv, lp = _side(rule.left, fields, tables, row)
-        rv, rp = _side(rule.right, fields, tables, row)
+        lv, lp, lu = _side(rule.left, fields, tables, row)
+        rv, rp, ru = _side(rule.right, fields, tables, row)
         present = lp + rp
         status: Status
+        if lu or ru:
+            out.append(
+                Outcome(
+                    rule=rule,
+                    row=row,
+                    left=None if lu else round(lv, 10),
+                    right=None if ru else round(rv, 10),
+                    status="unchecked",
+                )
+            )
+            continue
         if present == 0 or (rule.missing is Missing.SKIP and present < n):
             status = "skip"
         elif rule.missing is Missing.FLAG and present < n:
             status = "incomplete"
         else:
-            status = "pass" if _judge(rule, lv, rv) else "fail"
+            extra = 0.0
+            if rule.tolerance_column and rule.table and row is not None:
+                extra = tables[rule.table][row].get(rule.tolerance_column) or 0.0
+            status = "pass" if _judge(rule, lv, rv, extra) else "fail"
         if status == "skip" and rule.table:
             continue  # empty table rows are not outcomes
         known = status != "skip"
@@ -488,7 +516,7 @@ def result_formula(rule: Rule, left: str, right: str, present: str) -> str:
 def result_text(outcome: Outcome) -> str:
     """What the check cell shows for an outcome, for comparing with a spreadsheet."""
     rule = outcome.rule
-    if outcome.status == "skip":
+    if outcome.status in ("skip", "unchecked"):  # unchecked: only the checker marks unreadable cells
         return ""
     if outcome.status == "incomplete":
         return "✗ 未填完整"

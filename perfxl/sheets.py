@@ -375,7 +375,7 @@ def _checks(w: _Writer, m: MergeResult) -> None:
         Col("主管部门", 20),
         Col("规则", 10),
     ]
-    order = {"fail": 0, "incomplete": 1, "skip": 2, "pass": 3}
+    order = {"fail": 0, "incomplete": 1, "unchecked": 2, "skip": 3, "pass": 4}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
     rows = []
     for c in checks:

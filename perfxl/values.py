@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from perfxl.vocab import QUALITATIVE
+from perfxl.vocab import QUALITATIVE, UNITS
 
 ProblemCode = Literal[
     "empty", "placeholder", "no_operator", "malformed_number", "negative", "no_unit",
     "unit_incomplete", "percent_over_100", "not_a_number", "unit_in_amount", "op_conflict", "percent_fraction",
-    "unit_read", "text_number", "too_precise",
+    "unit_read", "text_number", "too_precise", "unit_unlisted",
 ]  # fmt: skip
 
 
@@ -29,6 +29,9 @@ class Problem:
     code: ProblemCode
     message: str
     severity: Literal["error", "warning", "info"] = "warning"
+
+
+UNREADABLE_CODES = frozenset({"malformed_number", "not_a_number", "unit_in_amount"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +50,11 @@ class Target:
         return self.op == QUALITATIVE
 
     @property
+    def unreadable(self) -> bool:
+        """Something was typed, but no number can be trusted from it (reported on its cell)."""
+        return self.number is None and any(p.code in UNREADABLE_CODES for p in self.problems)
+
+    @property
     def scaled(self) -> tuple[float | None, str]:
         """Number and base unit with `万` as a multiplier: 1 万册 → (10000, 册)."""
         return scale_unit(self.number, self.unit)
@@ -61,6 +69,28 @@ _OPS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 PLACEHOLDERS = frozenset({"*", "-", "_", "—", "/", "null", "none", "xx", "无", "暂无", "待定"})
 _NUMBER = re.compile(r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)\s*(?P<rest>.*)$")
+
+
+# What may follow a number as its unit: letters and CJK (万元, 人次, km, m²), compounds with /
+# (元/人/次), a middle dot, brackets, % ‰ ℃ °. A digit or other punctuation after the number
+# means the number itself was mistyped (95.5.0, 2,40, 1OO): the parse would be wrong.
+_UNIT_CHARS = re.compile(r"[A-Za-z\u3400-\u4dbf\u4e00-\u9fff\u3380-\u33ff /·•()（）%‰℃°²³]*")
+_LETTER_O = re.compile(r"[Oo]+(?![A-Za-z])")  # 1OO, 5O %: the letter O typed for a zero
+_UNITS = frozenset(UNITS)
+
+
+def unit_problem(num_text: str, unit: str) -> Problem | None:
+    """Is `unit` (what followed `num_text`) a unit, or the rest of a mistyped number?"""
+    if not unit:
+        return None
+    typed = f"{num_text}{unit}"
+    if _LETTER_O.match(unit):
+        why = "数字中疑似把数字 0 输成了字母 O"
+    elif not _UNIT_CHARS.fullmatch(unit) or re.search(r"\d", unit):
+        why = f"读出数字 {num_text} 后还多出“{unit.split(' ')[0]}”（多余的小数点、逗号或数字？）"
+    else:
+        return None
+    return Problem("malformed_number", f"数值“{typed}”录入有误：{why}", "error")
 
 
 _NEEDS_WORK = re.compile(r"[\uff01-\uff5e\u3000\t\n\r\f\v]|  |^\s|\s$")
@@ -128,6 +158,8 @@ def _parse_target(raw: object) -> Target:
     num_text = m.group("num")
     unit = m.group("rest").strip()
     problems: list[Problem] = []
+    if bad := unit_problem(num_text, unit):  # a number we cannot trust is no number at all
+        return Target(raw=str(raw), op=op, text=rest, problems=(bad,))
     if re.fullmatch(r"[+-]?0\d+(\.\d+)?", num_text.replace(",", "")):
         problems.append(Problem("malformed_number", f"数值“{num_text}”有多余的前导 0，疑似录入错误", "error"))
     return _numeric(str(raw), op, float(num_text.replace(",", "")), unit, problems)
@@ -145,6 +177,8 @@ def _numeric(raw: str, op: str | None, number: float, unit: str, problems: list[
         problems.append(Problem("unit_incomplete", f"计量单位“{unit}”不完整（缺少如“元”的分子）", "warning"))
     if unit == "%" and number > 100:
         problems.append(Problem("percent_over_100", f"百分比 {number:g}% 超过 100%", "error"))
+    if unit and not unit.startswith("/") and unit not in _UNITS:
+        problems.append(Problem("unit_unlisted", f"计量单位“{unit}”不在推荐列表中，请确认", "info"))
     return Target(raw=raw, op=op, number=number, unit=unit, problems=tuple(problems))
 
 

@@ -70,7 +70,7 @@ CASES: list[Case] = [
     Case("04_资金来源合计不等于总额", CLEAN_PROJECT, _fields(fiscal=30.0),
          [("项目支出", "C5", "project.funds.total")]),
     Case("05_金额栏填了文字", CLEAN_PROJECT, _fields(fiscal="八十万元"),
-         [("项目支出", "C6", "value.not_a_number"), ("项目支出", "C5", "project.funds.total")]),
+         [("项目支出", "C6", "value.not_a_number")]),  # once: the total-vs-sources rule is 无法校验
     Case("06_必填项为空", CLEAN_PROJECT, _fields(category=None, implementer=None, goal=None),
          [("项目支出", "D3", "schema.required"), ("项目支出", "D4", "schema.required"),
           ("项目支出", "B10", "schema.required")]),

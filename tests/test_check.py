@@ -142,10 +142,14 @@ def test_thousands_separator_in_money(tmp_path: Path) -> None:
     assert run_one(data, tmp_path) == []
 
 
-def test_text_in_money_cell_is_an_error_not_a_crash(tmp_path: Path) -> None:
+def test_text_in_money_cell_is_one_error_and_its_rules_are_unchecked(tmp_path: Path) -> None:
+    """Reported once, on its cell; the sum that uses it says 无法校验 instead of counting 0
+    (which used to add a misleading total-vs-sources error: 40 against 0)."""
     found = run_one(project(fiscal="八十万"), tmp_path)
-    assert ("项目支出", "C6", "value.not_a_number") in found
-    assert ("项目支出", "C5", "project.funds.total") in found  # total 40 vs sources 0
+    assert found == [("项目支出", "C6", "value.not_a_number")]
+    (report,) = check_paths([tmp_path / "f.xlsx"], year=2024).files
+    (o,) = [o for o, _loc in report.outcomes if o.rule.id == "project.funds.total"]
+    assert (o.status, o.right) == ("unchecked", None)
 
 
 def test_funding_not_adding_up(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,6 +45,14 @@ def test_targets_as_typed(typed: str, op: str, number: float, unit: str) -> None
     ("≥120%", ["percent_over_100"]),
     ("≥30", ["no_unit"]),
     ("≥abc", ["not_a_number"]),
+    ("≥1OO %", ["malformed_number"]),  # letter O for zero
+    ("≥95.5.0 %", ["malformed_number"]),  # a second decimal point
+    ("≥2,40 人", ["malformed_number"]),  # a misplaced thousands separator
+    ("＝５O％", ["malformed_number"]),  # full width, O for zero
+    ("2024/3/1 所", ["malformed_number"]),  # a date typed into a count
+    ("≥90~95%", ["malformed_number"]),  # a range is not one target
+    ("≥8 台", ["unit_unlisted"]),  # a plausible unit outside the list: a hint
+    ("≥3 m²", ["unit_unlisted"]),
     ("", ["empty"]),
     ("*", ["placeholder"]),
     ("详见附件", ["placeholder"]),
@@ -127,3 +137,37 @@ def test_parser_never_raises(text: str) -> None:
     assert t.raw == "" or t.raw == text
     parse_amount(text)
     assert normalise(normalise(text)) == normalise(text)
+
+
+def test_a_malformed_number_names_what_was_typed_and_gives_no_number() -> None:
+    t = parse_target("≥95.5.0 %")
+    (p,) = t.problems
+    assert (t.number, t.unit, p.severity) == (None, "", "error")
+    assert "95.5.0" in p.message and "“.0”" in p.message
+
+
+@given(st.text(max_size=30))
+def test_what_follows_a_number_is_a_unit_or_the_number_is_malformed(tail: str) -> None:
+    """Whatever is typed after a number, the parser never reads a number with a unit that
+    holds digits or stray punctuation: either a plausible unit, or no number at all."""
+    t = parse_target(f"≥95{tail}")
+    if t.number is not None:
+        assert not re.search(r"\d", t.unit), (tail, t)
+        assert re.fullmatch(r"[^.,，。:;!?+*=#&~<>\\|\[\]{}\"'`^$@-]*", t.unit), (tail, t)
+    else:
+        assert any(p.severity == "error" for p in t.problems) or t.qualitative, (tail, t)
+
+
+stray = st.one_of(
+    st.builds(lambda a, b: f".{a}.{b}", st.integers(0, 999), st.integers(0, 99)),  # 95.5.0
+    st.integers(0, 99).map(lambda b: f",{b:02d}"),  # 2,40
+    st.sampled_from(["O", "OO", "o", "oo", "O0"]),  # 1OO
+)
+
+
+@given(st.integers(1, 9999), stray, st.sampled_from(["", " ", "%", " %", " 人", "万元"]))
+def test_stray_characters_after_a_number_are_malformed(n: int, junk: str, unit: str) -> None:
+    typed = f"≥{n}{junk}{unit}"
+    t = parse_target(typed)
+    assert [p.code for p in t.problems] == ["malformed_number"], typed
+    assert t.number is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from perfxl.checks.base import FileReport
+from perfxl.checks.base import BLANKED, FileReport
 from perfxl.data import numeric_view
 from perfxl.derive import DERIVED_LOCATION, Derived, UnitCost, derive, unit_costs
 from perfxl.forms.model import FormSpec
@@ -15,7 +15,7 @@ from perfxl.package import (
     total_name,
 )
 from perfxl.read import Loc, Submission, parse_ref
-from perfxl.rules import Op, Outcome, Rule, Term, evaluate, rules_for
+from perfxl.rules import UNREADABLE, Op, Outcome, Rule, Term, evaluate, rules_for
 from perfxl.vocab import FRAMES
 
 
@@ -28,6 +28,8 @@ def rule_message(o: Outcome) -> str:
     u = rule.unit
     if o.status == "incomplete":
         return f"{rule.title}：数据不完整，无法核对"
+    if o.status == "unchecked":
+        return f"{rule.title}：无法校验（所用单元格中有无法识别的数值，见该单元格的问题）"
     diff = (o.left or 0) - (o.right or 0)
     word = {Op.EQ: "差额", Op.LE: "超出", Op.GE: "不足"}[rule.op]
     shown = -diff if rule.op is Op.GE else diff
@@ -65,11 +67,15 @@ def _term_loc(
 def check_rules(r: FileReport, spec: FormSpec) -> None:
     sub = r.submission
     assert sub is not None and sub.data is not None
-    fields, tables = numeric_view(spec, sub.data)
+    fields, tables = numeric_view(spec, sub.data, mark_unreadable=True)
+    _mark_blanked(sub, spec, fields, tables)
     derived = derive(spec.kind, dict(sub.data.fields), {k: list(v) for k, v in sub.data.tables.items()}, r.targets)
     values: dict[str, float | None] = {**fields, **{k: d.value for k, d in derived.items()}}
     standards = unit_costs(sub.data.tables.get("indicators", []), r.targets) if spec.kind == "project" else []
-    tables = {**tables, "unit_costs": [{"expected": u.expected, "component": u.component} for u in standards]}
+    tables = {
+        **tables,
+        "unit_costs": [{"expected": u.expected, "component": u.component, "tolerance": u.tolerance} for u in standards],
+    }
     for rule in rules_for(spec.kind):
         found = evaluate(rule, values, tables)
         if not found:  # row rules on an empty table: say it was looked at
@@ -97,6 +103,25 @@ def check_rules(r: FileReport, spec: FormSpec) -> None:
                 actual=o.left,
             )
     _coverage(r, spec)
+
+
+def _mark_blanked(
+    sub: Submission, spec: FormSpec, fields: dict[str, float | None], tables: dict[str, list[dict[str, float | None]]]
+) -> None:
+    """Cells the reader emptied (a date, NaN) held something: UNREADABLE to the rules, like text."""
+    blanked = {(n.sheet, n.cell) for n in sub.notes if n.code in BLANKED}
+    if not blanked:
+        return
+    for fid in fields:
+        loc = sub.fields.get(fid)
+        if loc is not None and (loc.sheet, loc.cell) in blanked:
+            fields[fid] = UNREADABLE
+    for tid, rows in tables.items():
+        for i, row in enumerate(rows):
+            for cid in row:
+                loc = sub.cell(tid, i, cid)
+                if (loc.sheet, loc.cell) in blanked:
+                    row[cid] = UNREADABLE
 
 
 def _coverage(r: FileReport, spec: FormSpec) -> None:

@@ -60,7 +60,9 @@ def _target(r: FileReport, sub: Submission, i: int, row: dict[str, Any]) -> Targ
         name = str(row.get("level3") or "").strip() or f"第 {sub.rows['indicators'][i] + 1} 行"
         value_loc = sub.cell("indicators", i, "value")
         if any(n.code in BLANKED and (n.sheet, n.cell) == (value_loc.sheet, value_loc.cell) for n in sub.notes):
-            return target  # the reader reported this cell already (a date, NaN): once is enough
+            # the reader reported this cell already (a date, NaN): once is enough. Not reported
+            # again, the problem only tells the rules that use the cell to say 无法校验
+            return Target(raw="", op=target.op, problems=(Problem("not_a_number", "读取时已报告", "error"),))
         for p in target.problems:
             # point at the cell the person must change: a missing operator is fixed in 符号
             column = "op" if p.code == "no_operator" and value is not None and not isinstance(value, str) else "value"
