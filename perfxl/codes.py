@@ -111,7 +111,7 @@ def finding_types() -> dict[str, FindingType]:
     }
     for rule in RULES:
         group = "cross" if rule.kind == "cross" else "rule"
-        advice = _RULE_ADVICE.get(rule.op.value, "核对相关数据")
+        advice = rule.advice or _RULE_ADVICE.get(rule.op.value, "核对相关数据")
         out[rule.id] = FindingType(rule.id, rule.severity, rule.title, advice, group)
     return out
 

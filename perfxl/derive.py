@@ -188,3 +188,34 @@ DERIVED_LOCATION: dict[str, str] = {
     "units_listed": "units_list",
     "depts_listed": "depts_list",
 }
+
+
+_LIST_SEPARATORS = "、，,；;/\n "
+_JOINERS = "及和与"
+
+
+def listed_projects(text: object, known: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The project names a task row's 对应的拟安排项目 lists: those of `known` (submitted or
+    catalogued projects, matched longest first and whole, so that 非遗保护、宣传系列活动 stays
+    one name), in the order written; then the rest split at 、，；及, as written."""
+    if not isinstance(text, str) or not text.strip():
+        return [], []
+    rest = normalise(text)
+    found: list[tuple[int, str]] = []
+    for name in sorted({normalise(k) for k in known if k and k.strip()}, key=lambda k: (-len(k), k)):
+        start = 0
+        while (i := rest.find(name, start)) >= 0:
+            j = i + len(name)
+            before = i == 0 or rest[i - 1] in _LIST_SEPARATORS + _JOINERS
+            after = j == len(rest) or rest[j] in _LIST_SEPARATORS + _JOINERS + "等"
+            if before and after:
+                found.append((i, name))
+                rest = rest[:i] + "\x00" * len(name) + rest[j:]
+                break
+            start = i + 1
+    leftovers = []
+    for piece in re.split(r"[、，,；;/\n\x00]+|及", rest):
+        piece = piece.strip().removesuffix("等").strip(" 。.")
+        if piece:
+            leftovers.append(piece)
+    return [name for _i, name in sorted(found)], leftovers

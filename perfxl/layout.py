@@ -165,6 +165,8 @@ def in_sheet(rule: Rule, spec: FormSpec) -> bool:
     """A rule compiles to a formula when every term is a cell of the form itself."""
     fields = set(spec.field_ids())
     columns = {f"{t.id}.{c.id}" for t in spec.tables for c in t.columns}
+    if not rule.sheet:
+        return False
     return all((t.ref in fields) if t.agg == "value" else (t.ref in columns) for t in rule.terms)
 
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from perfxl.catalog import CatalogEntry, read_catalog
 from perfxl.check import FileReport, trusted_modified
 from perfxl.codes import severity_of
-from perfxl.data import numeric_view
+from perfxl.data import Numbers, numeric_view
+from perfxl.derive import listed_projects
 from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
@@ -39,6 +40,7 @@ from perfxl.review import (
     snapshot,
     values_text,
 )
+from perfxl.values import normalise
 
 if TYPE_CHECKING:
     from perfxl.cache import ReportCache
@@ -414,7 +416,7 @@ def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | N
     for c in checks:
         sub = subs.get(c.path) if c.path else None
         anchor = anchor_of(sub, c.loc.sheet, c.loc.cell) if c.loc else ""
-        if c.rule_id == "cross.task_vs_project" and c.status == "skip":
+        if c.rule_id == "cross.task_vs_project" and c.status == "skip" and c.kind == "project":
             anchor = "unlisted"
         c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
 
@@ -498,6 +500,8 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
         if row.status != "accepted" or row.report is None:
             continue
         for o, loc in row.report.outcomes:
+            if not o.rule.show_passes and o.status in ("pass", "skip"):
+                continue
             detail = rule_message(o) if o.status in ("fail", "incomplete", "unchecked") else ""
             if o.row is not None:
                 detail = f"第 {o.row + 1} 行" + (f"：{detail}" if detail else "")
@@ -505,16 +509,8 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
     return out
 
 
-def _project_names(text: object) -> list[str]:
-    if not isinstance(text, str):
-        return []
-    return [p.strip() for p in text.replace("，", "、").replace(",", "、").replace("；", "、").split("、") if p.strip()]
-
-
 def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[CrossCheck]:
-    """Rules across forms: task rows ↔ project forms, and catalog completeness."""
-    from perfxl.check import rule_message
-
+    """Rules across forms: task rows ↔ project forms, magnitudes, catalog completeness."""
     out: list[CrossCheck] = []
     accepted = [r for r in roster if r.status == "accepted" and r.report and r.report.submission]
     depts = {r.entity: r for r in accepted if r.kind == "dept"}
@@ -522,49 +518,33 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
     by_competent: dict[str, list[RosterRow]] = defaultdict(list)
     for p in projects:
         by_competent[p.competent].append(p)
-    tie = CROSS_RULES["cross.task_vs_project"]
     share = CROSS_RULES["cross.projects_vs_project_exp"]
+    scale = CROSS_RULES["cross.scale.project_vs_dept"]
     views = {
         id(r): numeric_view(get_spec(r.kind), r.report.submission.data, mark_unreadable=True)  # type: ignore[union-attr, arg-type]
         for r in accepted
     }  # amounts parsed once per submission
+    catalogued: dict[str, list[str]] = defaultdict(list)
+    for e in entries:
+        if e.kind == "project":
+            catalogued[e.competent].append(e.name)
+    for name, dept in sorted(depts.items()):
+        out += _task_ties(dept, by_competent.get(name, []), catalogued.get(name, []), views)
     for p in projects:
-        fields, _ = views[id(p)]
-        dept = depts.get(p.competent)
-        if dept is None:
+        head = depts.get(p.competent)
+        if head is None:
             continue
-        dsub = dept.report.submission  # type: ignore[union-attr]
-        assert dsub is not None and dsub.data is not None
-        _, dtables = views[id(dept)]
-        matched = False
-        for i, row in enumerate(dsub.data.tables.get("tasks", [])):
-            if p.entity in _project_names(row.get("projects")):
-                matched = True
-                (o,) = evaluate(tie, {"task_budget": dtables["tasks"][i]["budget"], "project_total": fields["total"]})
-                out.append(
-                    _cross(
-                        o, p, dsub.cell("tasks", i, "budget"), rule_message(o) if o.status == "fail" else "", dept.path
-                    )
-                )
-        if not matched:
-            out.append(
-                CrossCheck(
-                    rule_id=tie.id,
-                    title=tie.title,
-                    severity=Severity.INFO,
-                    kind="project",
-                    entity=p.entity,
-                    competent=p.competent,
-                    status="skip",
-                    path=p.path,
-                    detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目",
-                )
-            )
+        values = {"project_total": views[id(p)][0]["total"], "exp_project": views[id(head)][0]["exp_project"]}
+        (o,) = evaluate(scale, values)
+        if o.status in ("pass", "skip"):
+            continue  # a plausibility test: only its alarms are listed
+        sub = p.report.submission  # type: ignore[union-attr]
+        out.append(_cross(o, p, sub.fields.get("total") if sub else None, _detail(o), p.path))
     for name, dept in sorted(depts.items()):
         dsub = dept.report.submission  # type: ignore[union-attr]
         assert dsub is not None
         dfields, _ = views[id(dept)]
-        totals = [views[id(p)][0]["total"] or 0.0 for p in by_competent.get(name, [])]
+        totals = [views[id(p)][0]["total"] or 0.0 for p in by_competent.get(name, [])]  # NaN stays: 无法校验
         values = {"projects_total": sum(totals) if totals else None, "exp_project": dfields["exp_project"]}
         (o,) = evaluate(share, values)
         detail = f"{len(totals)} 张项目表合计，与部门项目支出对照（项目表可只覆盖部分项目）" if totals else ""
@@ -584,6 +564,76 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
             )
         )
     return out
+
+
+Views = dict[int, tuple[Numbers, dict[str, list[Numbers]]]]  # numeric_view of each accepted form, by id()
+
+
+def _task_ties(dept: RosterRow, projects: list[RosterRow], catalogued: list[str], views: Views) -> list[CrossCheck]:
+    """Each task row against the project forms it lists (their sum, when it lists several);
+    names listed without a form, and forms no row lists, as hints."""
+    tie = CROSS_RULES["cross.task_vs_project"]
+    dsub = dept.report.submission  # type: ignore[union-attr]
+    assert dsub is not None and dsub.data is not None
+    _, dtables = views[id(dept)]
+    forms = {normalise(p.entity): p for p in projects}
+    out: list[CrossCheck] = []
+    listed: set[str] = set()
+    for i, row in enumerate(dsub.data.tables.get("tasks", [])):
+        names, others = listed_projects(row.get("projects"), [*forms, *catalogued])
+        matched = [forms[n] for n in names if n in forms]
+        others += [n for n in names if n not in forms]  # catalogued, but no form (yet)
+        listed.update(names)
+        if matched:
+            totals = [views[id(p)][0]["total"] for p in matched]
+            present = [t for t in totals if t is not None]
+            values = {"task_budget": dtables["tasks"][i]["budget"], "project_total": sum(present) if present else None}
+            (o,) = evaluate(tie, values)
+            parts = "、".join(f"{p.entity}（{_amount(t)}）" for p, t in zip(matched, totals, strict=True))
+            detail = f"{_detail(o)}；对照项目表：{parts}" if _detail(o) else f"对照项目表：{parts}"
+            who = matched[0] if len(matched) == 1 else dept  # several forms: the department's row
+            out.append(_cross(o, who, dsub.cell("tasks", i, "budget"), detail, dept.path))
+        if others:
+            out.append(
+                CrossCheck(
+                    rule_id=tie.id,
+                    title=tie.title,
+                    severity=Severity.INFO,
+                    kind="dept",
+                    entity=dept.entity,
+                    competent=dept.competent,
+                    status="skip",
+                    path=dept.path,
+                    loc=dsub.cell("tasks", i, "projects"),
+                    detail=f"年度主要任务第 {dsub.rows['tasks'][i] + 1} 行列出的“{'、'.join(others)}”没有对应的项目表",
+                )
+            )
+    for p in projects:
+        if normalise(p.entity) not in listed:
+            out.append(
+                CrossCheck(
+                    rule_id=tie.id,
+                    title=tie.title,
+                    severity=Severity.INFO,
+                    kind="project",
+                    entity=p.entity,
+                    competent=p.competent,
+                    status="skip",
+                    path=p.path,
+                    detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目",
+                )
+            )
+    return out
+
+
+def _amount(v: float | None) -> str:
+    return "空" if v is None else "无法识别" if v != v else f"{v:,.2f}"
+
+
+def _detail(o: Outcome) -> str:
+    from perfxl.check import rule_message
+
+    return rule_message(o) if o.status in ("fail", "incomplete", "unchecked") else ""
 
 
 def _cross(o: Outcome, row: RosterRow, loc: Loc | None, detail: str, path: Path | None) -> CrossCheck:

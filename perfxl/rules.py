@@ -31,6 +31,7 @@ class Missing(StrEnum):
 
     ZERO = "zero"  # blanks count as 0; skip only when every term is blank
     SKIP = "skip"  # skip unless every term is present
+    SKIP_ZERO = "skip_zero"  # skip unless every term is present and not 0 (ratios of amounts)
     FLAG = "flag"  # a partly filled identity is itself a failure
 
 
@@ -41,6 +42,7 @@ class Term:
     ref: str  # "field_id" or "table.column"
     agg: Literal["value", "row", "sum"] = "value"
     sign: int = 1
+    scale: float = 1.0  # a multiple of the value: plausibility of magnitudes (1,000 × …)
 
     @property
     def table(self) -> str | None:
@@ -51,17 +53,17 @@ class Term:
         return self.ref.split(".", 1)[1]
 
 
-def fld(ref: str, sign: int = 1) -> Term:
-    return Term(ref, "value", sign)
+def fld(ref: str, sign: int = 1, scale: float = 1.0) -> Term:
+    return Term(ref, "value", sign, scale)
 
 
-def cell(ref: str, sign: int = 1) -> Term:
+def cell(ref: str, sign: int = 1, scale: float = 1.0) -> Term:
     """The column's value in the row being checked (row-scope rules)."""
-    return Term(ref, "row", sign)
+    return Term(ref, "row", sign, scale)
 
 
-def colsum(ref: str, sign: int = 1) -> Term:
-    return Term(ref, "sum", sign)
+def colsum(ref: str, sign: int = 1, scale: float = 1.0) -> Term:
+    return Term(ref, "sum", sign, scale)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +88,9 @@ class Rule:
     tolerance_note: str = ""
     missing: Missing = Missing.ZERO
     table: str | None = None  # set for rules checked on every row of a table
+    sheet: bool = True  # also a live ✓/✗ cell in the template (when every term is a cell there)
+    advice: str = ""  # 怎么办, when the operator's generic advice does not fit
+    show_passes: bool = True  # False: 交叉校验 lists it only when it fails or cannot be checked
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -313,6 +318,95 @@ RULES += (
     ),
 )
 
+# Magnitudes (疑似按元填报): an amount typed in 元 in a 万元 cell is 10,000× too large, and no
+# sum ties it to anything when the whole form was typed that way. Related amounts of one form
+# (or of a project and its department) are compared by ratio: ≥ 1,000× apart is a warning.
+# Python only (no live cell): a spreadsheet user sees the sums; these need the judgement.
+_YUAN = "疑似按元填报："
+_YUAN_ADVICE = "金额以万元为单位：核对是否把“元”的数字填进了万元格（相差 10,000 倍），换算后重填"
+RULES += (
+    Rule(
+        id="project.scale.cost_vs_budget",
+        kind="project",
+        title=_YUAN + "项目总成本指标不足年度预算资金总额的 1/100",
+        left_label="项目总成本指标",
+        left=(fld("cost_total"),),
+        op=Op.GE,
+        right_label="年度预算资金总额÷100",
+        right=(fld("total", scale=0.01),),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        sheet=False,
+        advice=_YUAN_ADVICE,
+        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
+    ),
+    Rule(
+        id="project.scale.budget_vs_cost",
+        kind="project",
+        title=_YUAN + "项目总成本指标是年度预算资金总额的 1,000 倍以上",
+        left_label="项目总成本指标",
+        left=(fld("cost_total"),),
+        op=Op.LE,
+        right_label="年度预算资金总额×1,000",
+        right=(fld("total", scale=1000.0),),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        sheet=False,
+        advice=_YUAN_ADVICE,
+        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
+    ),
+    Rule(
+        id="dept.scale.task_vs_project",
+        kind="dept",
+        title=_YUAN + "任务预算资金是部门项目支出的 1,000 倍以上",
+        left_label="任务预算资金",
+        left=(cell("tasks.budget"),),
+        op=Op.LE,
+        right_label="项目支出×1,000",
+        right=(fld("exp_project", scale=1000.0),),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        table="tasks",
+        sheet=False,
+        advice=_YUAN_ADVICE,
+        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
+    ),
+    Rule(
+        id="dept.scale.project_vs_tasks",
+        kind="dept",
+        title=_YUAN + "项目支出是年度主要任务预算资金合计的 1,000 倍以上",
+        left_label="项目支出",
+        left=(fld("exp_project"),),
+        op=Op.LE,
+        right_label="任务预算资金合计×1,000",
+        right=(colsum("tasks.budget", scale=1000.0),),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        sheet=False,
+        advice=_YUAN_ADVICE,
+        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
+    ),
+    Rule(
+        id="cross.scale.project_vs_dept",
+        kind="cross",
+        title=_YUAN + "项目表年度预算资金总额是主管部门项目支出的 1,000 倍以上",
+        left_label="项目表年度预算资金总额",
+        left=(fld("project_total"),),
+        op=Op.LE,
+        right_label="部门项目支出×1,000",
+        right=(fld("exp_project", scale=1000.0),),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        advice=_YUAN_ADVICE,
+        show_passes=False,
+    ),
+)
+
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 CROSS_RULES: dict[str, Rule] = {r.id: r for r in RULES if r.kind == "cross"}
 if len(RULES_BY_ID) != len(RULES):  # pragma: no cover - guards the registry itself
@@ -367,11 +461,13 @@ def _side(
     fields: Mapping[str, Number],
     tables: Mapping[str, Sequence[Mapping[str, Number]]],
     row: int | None,
-) -> tuple[float, int, bool]:
-    """Sum of a side, how many of its terms were present, and whether one was unreadable."""
+) -> tuple[float, int, bool, int]:
+    """Sum of a side, how many of its terms were present, whether one was unreadable, and
+    how many present terms were 0."""
     total = 0.0
     present = 0
     unreadable = False
+    zeros = 0
     for t in terms:
         if t.agg == "value":
             vals: list[Number] = [fields.get(t.ref)]
@@ -387,8 +483,10 @@ def _side(
             nums = [v for v in nums if v == v]
         if nums:
             present += 1
-            total += t.sign * sum(nums)
-    return total, present, unreadable
+            value = sum(nums)
+            zeros += value == 0
+            total += t.sign * t.scale * value
+    return total, present, unreadable, zeros
 
 
 def _judge(rule: Rule, left: float, right: float, extra: float = 0.0) -> bool:
@@ -414,8 +512,8 @@ def evaluate(
     out: list[Outcome] = []
     n = len(rule.terms)
     for row in rows:
-        lv, lp, lu = _side(rule.left, fields, tables, row)
-        rv, rp, ru = _side(rule.right, fields, tables, row)
+        lv, lp, lu, lz = _side(rule.left, fields, tables, row)
+        rv, rp, ru, rz = _side(rule.right, fields, tables, row)
         present = lp + rp
         status: Status
         if lu or ru:
@@ -429,7 +527,8 @@ def evaluate(
                 )
             )
             continue
-        if present == 0 or (rule.missing is Missing.SKIP and present < n):
+        partial = present < n or (rule.missing is Missing.SKIP_ZERO and lz + rz > 0)
+        if present == 0 or (rule.missing in (Missing.SKIP, Missing.SKIP_ZERO) and partial):
             status = "skip"
         elif rule.missing is Missing.FLAG and present < n:
             status = "incomplete"
@@ -477,6 +576,8 @@ def _term_ref(t: Term, res: Resolver, row: int | None) -> str:
 
 def side_formula(terms: Sequence[Term], res: Resolver, row: int | None = None) -> str:
     """SUM() ignores blanks and stray text, as the Python side does."""
+    if any(t.scale != 1 for t in terms):
+        raise ValueError("scaled terms are checked in Python only (Rule.sheet=False)")
     plus = [_term_ref(t, res, row) for t in terms if t.sign > 0]
     minus = [_term_ref(t, res, row) for t in terms if t.sign < 0]
     expr = f"SUM({','.join(plus)})" if plus else "0"

@@ -37,7 +37,33 @@ def test_registry_ids_unique_and_chinese_titles() -> None:
         "project.cost.total_vs_budget",
         "project.cost.components_vs_total",
         "project.cost.unit_standard",
+        "project.scale.cost_vs_budget",
+        "project.scale.budget_vs_cost",
     }
+
+
+def test_magnitude_rules_flag_yuan_typed_for_wan_and_skip_zeros() -> None:
+    """A project typed in 元 (571,000 against a cost indicator of 57.10 万元) is warned;
+    close magnitudes pass; a zero on either side is no ratio and is skipped."""
+    low = RULES_BY_ID["project.scale.cost_vs_budget"]
+    high = RULES_BY_ID["project.scale.budget_vs_cost"]
+    assert [o.status for o in evaluate(low, {"cost_total": 57.10, "total": 571_000})] == ["fail"]
+    assert [o.status for o in evaluate(high, {"cost_total": 571_000, "total": 57.10})] == ["fail"]
+    for cost, total in ((57.10, 57.10), (1.0, 99.0), (999.0, 1.0)):
+        assert evaluate(low, {"cost_total": cost, "total": total})[0].status == "pass", (cost, total)
+        assert evaluate(high, {"cost_total": cost, "total": total})[0].status == "pass", (cost, total)
+    assert evaluate(low, {"cost_total": 0, "total": 80})[0].status == "skip"
+    rows = RULES_BY_ID["dept.scale.task_vs_project"]
+    found = evaluate(rows, {"exp_project": 20.67}, {"tasks": [{"budget": 20_670.0}, {"budget": 20.0}]})
+    assert [o.status for o in found] == ["pass", "pass"]
+    found = evaluate(rows, {"exp_project": 2.0}, {"tasks": [{"budget": 20_670.0}, {"budget": 2.0}]})
+    assert [o.status for o in found] == ["fail", "pass"]
+
+
+def test_a_term_that_cannot_be_read_makes_the_rule_unchecked_not_zero() -> None:
+    nan = float("nan")
+    (o,) = evaluate(RULES_BY_ID["project.funds.total"], {"total": 80, "fiscal": nan, "carryover": 0, "other": 0})
+    assert (o.status, o.left, o.right) == ("unchecked", 80, None)
 
 
 def test_tolerance_derives_from_precision() -> None:
