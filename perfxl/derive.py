@@ -191,6 +191,7 @@ DERIVED_LOCATION: dict[str, str] = {
 
 
 _LIST_SEPARATORS = "、，,；;/\n "
+_GENERIC = frozenset({"", "经费", "项目", "资金", "项目经费", "专项经费", "专项资金", "相关经费", "其他"})
 _JOINERS = "及和与"
 
 
@@ -216,6 +217,6 @@ def listed_projects(text: object, known: Sequence[str]) -> tuple[list[str], list
     leftovers = []
     for piece in re.split(r"[、，,；;/\n\x00]+|及", rest):
         piece = piece.strip().removesuffix("等").strip(" 。.")
-        if piece:
+        if piece and piece.lstrip("等") not in _GENERIC:  # “A、B等经费”: 等经费 names nothing
             leftovers.append(piece)
     return [name for _i, name in sorted(found)], leftovers

@@ -77,8 +77,10 @@ def _target_of(op_raw: Any, value: Any, unit_raw: Any) -> Target:
     if isinstance(op_raw, str) and normalise(op_raw) == QUALITATIVE:
         op = QUALITATIVE
     unit = normalise(str(unit_raw)) if unit_raw is not None else ""
-    if value is None and op is None:
-        return Target(raw="")  # nothing typed: the schema reports a required 数值
+    if value is None:
+        return Target(raw="", op=op)  # nothing typed: the schema reports a required 数值, once
+    if isinstance(value, str) and not normalise(value):  # only spaces: blank, said so once
+        return Target(raw="", op=op, problems=(Problem("empty", "目标值为空（只有空格）", "error"),))
     if op == QUALITATIVE:
         target = Target(raw=str(value or ""), op=QUALITATIVE, text=str(value or "").strip())
         if not target.text:
