@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from perfxl.inputs import collect
 from perfxl.isolate import check_files
 from perfxl.merging import auto_jobs, merge_collected
 from perfxl.output import atomic_write
+from perfxl.package import DEFAULT_YEAR
 from perfxl.report import json_report, merge_json, printable, text_report
 from perfxl.review import keep_copy, read_previous, round_label
 from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
@@ -311,6 +313,146 @@ def merge_cmd(
             f"未提交 {result.count('missing')}；交叉校验 {len(result.checks)} 项，不通过 {fails} 项；"
             f"问题 {len(result.findings)} 条；审核{round_label(result.round, result.round_date)}。"
         )
+
+
+class _ServeGroup(click.Group):
+    """`perfxl serve DATA` runs the server; `perfxl serve init|user|backup|restore …` manage it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _serve_modules() -> None:
+    try:
+        import flask  # noqa: F401
+        import flask_wtf  # noqa: F401
+        import waitress  # noqa: F401
+    except ImportError as exc:
+        raise click.UsageError("网页收集功能需要另外安装：pip install 'perfxl[serve]'") from exc
+
+
+def _password(env: str, prompt: str) -> str:
+    return os.environ.get(env) or click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+@main.group(name="serve", cls=_ServeGroup, context_settings=CONTEXT, invoke_without_command=False)
+def serve_group() -> None:
+    """财政部门的网页收集：部门通过链接下载模板、上传并立即看到检查结果；财政部门跟踪提交情况、
+    审核、下载汇总。`perfxl serve 数据文件夹` 启动服务。"""
+
+
+@serve_group.command(name="init", context_settings=CONTEXT)
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="目录文件（.csv 或 .xlsx）。"
+)
+@click.option("--year", type=int, default=DEFAULT_YEAR, show_default=True, help="预算年度。")
+@click.option(
+    "--admin",
+    default="admin",
+    show_default=True,
+    help="管理员用户名（密码取环境变量 PERFXL_ADMIN_PASSWORD，否则询问）。",
+)
+@click.option(
+    "--base-url", default="http://127.0.0.1:8000", show_default=True, help="部门访问本服务的地址，用于生成链接。"
+)
+@click.option("--deadline", default="", help="截止时间（显示给各部门），如“2024-03-15 17:00”。")
+@click.option(
+    "--demo", is_flag=True, help="载入 samples/ 中的 13 张公开表作为演示数据（未给目录时使用 samples/catalog.csv）。"
+)
+def serve_init(
+    data: Path, catalog: Path | None, year: int, admin: str, base_url: str, deadline: str, demo: bool
+) -> None:
+    """创建收集轮次：每个目录对象一个上传链接（写入“上传链接.xlsx”），以及管理员账号。"""
+    _serve_modules()
+    from perfxl.serve import intake, ops
+
+    if catalog is None:
+        if not demo:
+            raise click.UsageError("请用 --catalog 指定目录文件")
+        catalog = ops.SAMPLES / "catalog.csv"
+    try:
+        links = intake.init_round(
+            data, catalog, year, admin=admin, password=_password("PERFXL_ADMIN_PASSWORD", "管理员密码"),
+            base_url=base_url, deadline=deadline,
+        )  # fmt: skip
+    except FileExistsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"已创建：{len(links.tokens)} 个上传链接写入 {links.workbook}（链接只在此文件中出现一次，请妥善保管）")
+    if demo:
+        click.echo(f"演示数据：已提交 {ops.load_demo(data)} 张表")
+    click.echo(f"启动：perfxl serve {data}")
+
+
+@serve_group.command(name="run", context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="监听地址（局域网访问用 0.0.0.0，建议置于反向代理之后）。"
+)
+@click.option("--port", default=8000, show_default=True, help="端口。")
+@click.option("--https", "https", is_flag=True, help="经 HTTPS 反向代理访问时使用：Cookie 只经 HTTPS 发送。")
+@click.option("--threads", default=8, show_default=True, help="处理请求的线程数。")
+def serve_run(data: Path, host: str, port: int, https: bool, threads: int) -> None:
+    """启动网页服务（waitress）。"""
+    _serve_modules()
+    from perfxl.serve.web import create_app, server
+    from perfxl.serve.worker import preload
+
+    try:
+        app = create_app(data, https=https)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from exc
+    preload()
+    click.echo(f"perfxl 收集服务：http://{host}:{port}/  （Ctrl+C 停止）", err=True)
+    srv = server(app, host, port, threads)
+    try:
+        srv.run()
+    except KeyboardInterrupt:
+        srv.close()
+
+
+@serve_group.command(name="user", context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "auditor", "viewer"]), default="auditor", show_default=True,
+              help="admin 管理员 / auditor 审核员 / viewer 只读。")  # fmt: skip
+def serve_user(data: Path, name: str, role: str) -> None:
+    """添加或修改财政部门的账号（密码取环境变量 PERFXL_PASSWORD，否则询问）。"""
+    from perfxl.serve.store import ROLES, Store
+
+    store = Store(data)
+    try:
+        store.add_user(name, role, _password("PERFXL_PASSWORD", f"{name} 的密码"))
+        store.log("命令行", "", "设置账号", f"{name}（{ROLES[role]}）")
+    finally:
+        store.close()
+    click.echo(f"已设置账号 {name}（{ROLES[role]}）")
+
+
+@serve_group.command(name="backup", context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def serve_backup(data: Path, out: Path) -> None:
+    """备份数据文件夹（数据库在线一致备份，加全部文件）为 zip；服务运行时也可以备份。"""
+    from perfxl.serve.ops import backup
+
+    click.echo(f"已备份到 {out}：数据库和 {backup(data, out)} 个文件")
+
+
+@serve_group.command(name="restore", context_settings=CONTEXT)
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+def serve_restore(archive: Path, data: Path) -> None:
+    """从备份恢复到一个空文件夹。"""
+    from perfxl.serve.ops import restore
+
+    try:
+        restore(archive, data)
+    except (FileExistsError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"已恢复到 {data}")
 
 
 if __name__ == "__main__":  # pragma: no cover

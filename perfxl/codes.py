@@ -85,6 +85,8 @@ _TYPES: tuple[tuple[str, Severity, str, str], ...] = (
     ("schema.level_pair", E, "二级指标不属于一级指标", "按指标框架重新选择一级、二级指标"),
     ("dept.indicators.level1_missing", E, "缺少某一类一级指标", "每个一级指标至少填写一条三级指标及目标值"),
     ("project.indicators.level1_missing", E, "缺少某一类一级指标", "每个一级指标至少填写一条三级指标及目标值"),
+    # ----- the intake web page
+    ("intake.wrong_entity", E, "上传的不是本单位的表", "下载本单位的模板填写后上传（链接只用于本单位）"),
     # ----- several submissions, the catalog
     ("submission.superseded", N, "已被较新的提交替代", "无需处理；以较新的文件为准"),
     ("submission.duplicate", N, "重复提交（内容相同）", "无需处理"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +29,7 @@ from perfxl.isolate import check_files
 from perfxl.read import Loc
 from perfxl.review import (
     Change,
+    Notes,
     PastProblem,
     PreviousRound,
     Review,
@@ -164,10 +165,12 @@ def merge(
     previous: PreviousRound | None = None,
     round_date: str = "",
     cache: str | Path | None = None,
+    notes: Mapping[str, Notes] | None = None,
 ) -> MergeResult:
     """Check every file in `inputs` (files or folders, walked) and join them into one district
     view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON.
-    With `previous` (review.read_previous of the last workbook), notes and statuses carry over."""
+    With `previous` (review.read_previous of the last workbook), notes and statuses carry over;
+    `notes` (by 问题编号, e.g. typed in the intake's browser pages) replace the workbook's."""
     files, skipped = collect([Path(i) for i in inputs])
     return merge_collected(
         files,
@@ -179,6 +182,7 @@ def merge(
         previous=previous,
         round_date=round_date,
         cache=Path(cache) if cache else None,
+        notes=notes,
     )
 
 
@@ -211,6 +215,7 @@ def merge_collected(
     previous: PreviousRound | None = None,
     round_date: str = "",
     cache: Path | None = None,
+    notes: Mapping[str, Notes] | None = None,
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
     With `cache` (a file), unchanged files reuse their check results from the last merge."""
@@ -221,10 +226,17 @@ def merge_collected(
     try:
         with fewer_collections():
             reports = _checked(files, year, jobs, progress, store)
-        return _joined(reports, files, skipped, entries, year, previous, round_date, store)
+        result = _joined(reports, files, skipped, entries, year, previous, round_date, store)
     finally:
         if store is not None:
             store.close()
+    for key, typed in (notes or {}).items():
+        if key in result.reviews:
+            result.reviews[key].notes = typed
+    for past, state in result.gone:
+        if past.key in (notes or {}):
+            state.notes = (notes or {})[past.key]
+    return result
 
 
 def _joined(

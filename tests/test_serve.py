@@ -1,0 +1,307 @@
+"""`perfxl serve`: the intake's library calls and its pages through Flask's test client:
+who may see what (IDOR), CSRF and request limits, upload → findings → submit, the
+consolidated workbook byte-identical to `perfxl merge`, notes in both directions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from regression import base, build, cases
+
+from perfxl.cli import main
+from perfxl.exchange import fill_file
+from perfxl.review import read_notes
+from perfxl.serve import intake, ops
+from perfxl.serve.store import Store
+from perfxl.serve.web import create_app
+from perfxl.serve.worker import check_limited
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+MZ = "济南市历下区民政局"
+FUNV = "妇女儿童工作专项经费"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A round over the samples' catalog; links by entity name."""
+    folder = tmp_path / "data"
+    links = intake.init_round(folder, SAMPLES / "catalog.csv", 2024, admin="admin", password=PASSWORD)
+    store = Store(folder)
+    names = {e.id: e.name for e in store.entities()}
+    store.add_user("审核甲", "auditor", PASSWORD)
+    store.add_user("只读乙", "viewer", PASSWORD)
+    store.close()
+    return folder, {names[i]: t for i, t in links.tokens.items()}
+
+
+def client(folder: Path, csrf: bool = False) -> FlaskClient:
+    app = create_app(folder, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    return app.test_client()
+
+
+def as_dept(folder: Path, token: str) -> FlaskClient:
+    c = client(folder)
+    r = c.get(f"/d/{token}")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/my")
+    return c
+
+
+def as_staff(folder: Path, name: str = "admin") -> FlaskClient:
+    c = client(folder)
+    assert c.post("/login", data={"name": name, "password": PASSWORD}).status_code == 303
+    return c
+
+
+@contextmanager
+def live(folder: Path) -> Iterator[str]:
+    """The app under waitress on a free loopback port, as `perfxl serve` runs it."""
+    from perfxl.serve.web import server
+
+    srv = server(create_app(folder), "127.0.0.1", 0)
+    closing = threading.Event()
+
+    def run() -> None:
+        try:
+            srv.run()
+        except Exception:  # closed from the test's thread while the loop waited: whatever it says then
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        closing.set()
+        srv.close()
+        thread.join(5)
+
+
+def upload(c: FlaskClient, path: Path, action: str = "check") -> Any:
+    with path.open("rb") as f:
+        return c.post("/my/upload", data={"file": (f, path.name), "action": action}, content_type="multipart/form-data")
+
+
+def test_the_link_becomes_a_session_and_never_travels_further(data: tuple[Path, dict[str, str]]) -> None:
+    folder, links = data
+    c = client(folder)
+    r = c.get(f"/d/{links[MZ]}")
+    assert r.headers["Location"] == "/my" and links[MZ] not in r.headers["Location"]
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = c.get("/my")
+    assert MZ in page.text and links[MZ] not in page.text
+    for h in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"):
+        assert h in page.headers
+    assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+    assert client(folder).get("/d/not-a-real-link").status_code == 403
+    store = Store(folder)
+    assert links[MZ] not in (folder / "perfxl.sqlite").read_bytes().decode("latin-1")  # only its hash is kept
+    assert all(links[MZ] not in str(row["detail"]) for row in store.audit())
+    store.close()
+
+
+def test_a_department_sees_only_itself(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """Every route a department could try for another entity, or for the bureau (IDOR)."""
+    folder, links = data
+    other = as_dept(folder, links[FUNV])
+    upload(other, SAMPLES / f"项目支出_01_{FUNV}.xlsx", "submit")
+    mine = as_dept(folder, links[MZ])
+    assert mine.get("/my/v/1").status_code == 404  # 妇女儿童's version 1 is not 民政局's
+    assert mine.get("/my/v/1/annotated").status_code == 404
+    assert mine.get("/my/v/1/receipt").status_code == 404
+    assert FUNV not in mine.get("/my").text
+    for url in ("/roster", "/e/1", "/e/4/v/1/file", "/export", "/export/汇总.xlsx", "/export/annotated.zip", "/audit"):
+        r = mine.get(url)
+        assert r.status_code == 303 and r.headers["Location"].endswith("/login"), url
+    for url in ("/e/4/decide", "/e/4/note", "/e/4/link", "/export", "/inbox", "/export/notes"):
+        r = mine.post(url, data={"action": "通过", "key": "X"})
+        assert r.status_code == 303 and r.headers["Location"].endswith("/login"), url
+    viewer = as_staff(folder, "只读乙")
+    assert viewer.get("/roster").status_code == 200
+    assert viewer.post("/e/4/decide", data={"action": "通过"}).status_code == 403
+    assert viewer.post("/e/4/note", data={"key": "X"}).status_code == 403
+    assert viewer.get("/audit").status_code == 403
+    assert as_staff(folder, "审核甲").post("/e/4/link").status_code == 403  # links: 管理员 only
+
+
+def test_upload_check_and_submit(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """Errors block submitting; warnings need a 说明; every version is kept; identical ones noted."""
+    folder, links = data
+    c = as_dept(folder, links[MZ])
+    bad_case = next(x for x in cases() if x.name == "value.malformed_number_D")
+    bad = fill_file(build(bad_case.name, bad_case.base, bad_case.change), tmp_path / "民政局_有错.xlsx")
+    r = upload(c, bad, "submit")
+    assert r.headers["Location"].endswith("/my/v/1")
+    page = c.get("/my/v/1").text
+    assert "数值“1OO" in page and "这一版有错误，不能提交" in page
+    assert "如何修改" in page and "按提示改正数字" in page
+    assert c.post("/my/v/1/submit", data={"explanation": "x"}).status_code == 303
+    store = Store(folder)
+    entity = store.find_entity("dept", MZ)
+    assert entity is not None and store.upload(entity.id, 1)["submitted_at"] is None  # type: ignore[index]
+    seed = SAMPLES / f"部门整体_02_{MZ}.xlsx"  # warnings only
+    upload(c, seed, "submit")
+    assert intake.state(store, entity) == "有警告"  # not submitted: the warnings need a 说明
+    assert "警告说明" in c.get("/my/v/2").text
+    c.post("/my/v/2/submit", data={"explanation": ""})
+    assert store.upload(entity.id, 2)["submitted_at"] is None  # type: ignore[index]
+    c.post("/my/v/2/submit", data={"explanation": "任务表只列主要任务，差额为零星项目"})
+    assert intake.state(store, entity) == "已提交"
+    upload(c, seed)  # the same bytes again
+    assert store.upload(entity.id, 3)["same_as"] == 2  # type: ignore[index]
+    assert len(store.uploads(entity.id)) == 3 and len(list((folder / "files").glob("?" * 64))) == 2
+    receipt = c.get("/my/v/2/receipt").text
+    assert store.upload(entity.id, 2)["sha256"] in receipt and "接收回执" in receipt  # type: ignore[index]
+    annotated = c.get("/my/v/1/annotated")
+    assert annotated.status_code == 200 and annotated.headers["Content-Disposition"].startswith("attachment")
+    assert annotated.data[:2] == b"PK"
+    template = c.get("/my/template")
+    assert template.headers["Content-Disposition"].startswith("attachment") and template.data[:2] == b"PK"
+    store.close()
+
+
+def test_posts_need_a_csrf_token_and_this_site(data: tuple[Path, dict[str, str]]) -> None:
+    folder, _links = data
+    c = client(folder, csrf=True)
+    assert c.post("/login", data={"name": "admin", "password": PASSWORD}).status_code == 400  # no token
+    page = c.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    cross = c.post("/login", data={"name": "admin", "password": PASSWORD, "csrf_token": token},
+                   headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
+    assert cross.status_code == 403
+    ok = c.post("/login", data={"name": "admin", "password": PASSWORD, "csrf_token": token},
+                headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    assert ok.status_code == 303
+
+
+def test_request_size_and_login_attempts_are_limited(data: tuple[Path, dict[str, str]]) -> None:
+    folder, _links = data
+    with live(folder) as url:  # a real server: the cap is judged from the header, before any body is sent
+        host, port = url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /my/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                b"Content-Length: 31457280\r\n\r\n"
+            )
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    s = client(folder)
+    codes = [s.post("/login", data={"name": "admin", "password": "wrong"}).status_code for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    assert s.post("/login", data={"name": "admin", "password": PASSWORD}).status_code == 429  # even the right one
+
+
+def test_a_reissued_link_ends_the_old_sessions(data: tuple[Path, dict[str, str]]) -> None:
+    folder, links = data
+    old = as_dept(folder, links[MZ])
+    admin = as_staff(folder)
+    store = Store(folder)
+    entity = store.find_entity("dept", MZ)
+    store.close()
+    assert entity is not None
+    page = admin.post(f"/e/{entity.id}/link").text
+    new = re.search(r"/d/([A-Za-z0-9_-]{40,})", page).group(1)  # type: ignore[union-attr]
+    assert old.get("/my").status_code == 403
+    assert client(folder).get(f"/d/{links[MZ]}").status_code == 403
+    assert as_dept(folder, new).get("/my").status_code == 200
+
+
+def test_hostile_uploads_are_findings_and_limits_hold(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    folder, links = data
+    c = as_dept(folder, links[MZ])
+    junk = tmp_path / "不是工作簿.xlsx"
+    junk.write_bytes(b"\x00" * 1000)
+    upload(c, junk, "submit")
+    assert "无法读取" in c.get("/my/v/1").text
+    slow = check_limited(SAMPLES / f"部门整体_02_{MZ}.xlsx", 2024, timeout=0.0)
+    assert slow.status == "rejected" and "超时" in slow.findings[0].message
+    ok = check_limited(SAMPLES / f"部门整体_02_{MZ}.xlsx", 2024)
+    assert ok.status != "rejected" and ok.entity == MZ
+    wrong = as_dept(folder, links[FUNV])
+    upload(wrong, SAMPLES / f"部门整体_02_{MZ}.xlsx", "submit")
+    assert "不是本单位" in wrong.get("/my/v/1").text
+
+
+def test_the_consolidated_workbook_is_what_perfxl_merge_writes(data: tuple[Path, dict[str, str]]) -> None:
+    """Byte-identical to the CLI over the same accepted files; a note typed in the browser is
+    in it; notes typed in the workbook come back as the browser's."""
+    folder, links = data
+    assert ops.load_demo(folder) == 10
+    admin = as_staff(folder)
+    assert admin.post("/export").status_code == 303
+    web = (folder / "export" / "汇总.xlsx").read_bytes()
+    web_json = (folder / "export" / "汇总.json").read_bytes()
+    shutil.move(folder / "export" / "汇总.xlsx", folder / "web.xlsx")
+    staged = folder / "export" / "提交"
+    cli = CliRunner().invoke(main, ["merge", str(staged), "--catalog", str(folder / "目录.csv"), "--year", "2024",
+                                    "-o", str(folder / "export" / "汇总.xlsx"), "--json", str(folder / "cli.json"),
+                                    "--fresh", "--no-cache", "-q"])  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert (folder / "export" / "汇总.xlsx").read_bytes() == web
+    assert (folder / "cli.json").read_bytes() == web_json
+    shutil.move(folder / "web.xlsx", folder / "export" / "汇总.xlsx")
+
+    store = Store(folder)
+    entity = store.find_entity("project", "两馆免费开放")
+    assert entity is not None
+    key = next(f["key"] for f in intake.report_rows(store.latest_submitted()[entity.id]) if f["key"])
+    store.close()
+    auditor = as_staff(folder, "审核甲")
+    auditor.post(
+        f"/e/{entity.id}/note",
+        data={"key": key, "checked": "已电话核实", "advice": "下轮修正", "disposition": "属实待整改"},
+    )
+    auditor.post("/export")
+    notes = read_notes(folder / "export" / "汇总.xlsx")
+    assert (notes[key].checked, notes[key].disposition) == ("已电话核实", "属实待整改")
+    assert list(folder.joinpath("export").glob("汇总_第1轮_*.xlsx"))  # the previous export kept, as the CLI does
+    dept = as_dept(folder, links["两馆免费开放"])
+    assert "已电话核实" in dept.get("/my").text  # addressed to the department too
+
+
+def test_the_inbox_takes_files_like_uploads(data: tuple[Path, dict[str, str]]) -> None:
+    folder, _links = data
+    shutil.copy(SAMPLES / f"项目支出_01_{FUNV}.xlsx", folder / "inbox" / "邮件附件.xlsx")
+    (folder / "inbox" / "别人的.xlsx").write_bytes(b"not a form")
+    admin = as_staff(folder)
+    admin.post("/inbox")
+    page = admin.get("/roster").text
+    assert re.search(rf"{FUNV}</a></td>\s*<td>[^<]*</td><td>已提交</td>", page)
+    assert (folder / "inbox" / "别人的.xlsx").exists() and not (folder / "inbox" / "邮件附件.xlsx").exists()
+
+
+def test_backup_and_restore_keep_everything(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    folder, links = data
+    c = as_dept(folder, links[MZ])
+    upload(c, SAMPLES / f"部门整体_02_{MZ}.xlsx")
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve", "backup", str(folder), str(tmp_path / "b.zip")]).exit_code == 0
+    assert runner.invoke(main, ["serve", "restore", str(tmp_path / "b.zip"), str(tmp_path / "again")]).exit_code == 0
+    again = as_dept(tmp_path / "again", links[MZ])  # the same link, the same secret key, the same data
+    assert "第 1 版" in again.get("/my").text
+    assert runner.invoke(main, ["serve", "restore", str(tmp_path / "b.zip"), str(tmp_path / "again")]).exit_code == 2
+
+
+def test_clean_department_form_submits_without_a_note(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    folder, links = data
+    c = as_dept(folder, links[MZ])
+    upload(c, fill_file(base("D"), tmp_path / "民政局.xlsx"), "submit")
+    store = Store(folder)
+    entity = store.find_entity("dept", MZ)
+    assert entity is not None and intake.state(store, entity) == "已提交"
+    store.close()
