@@ -305,3 +305,155 @@ def test_clean_department_form_submits_without_a_note(data: tuple[Path, dict[str
     entity = store.find_entity("dept", MZ)
     assert entity is not None and intake.state(store, entity) == "已提交"
     store.close()
+
+
+# ----- reliability: many uploads at once, a killed server --------------------------------
+
+
+class Browserless:
+    """A department's client over real HTTP: cookies, the CSRF token, multipart uploads."""
+
+    def __init__(self, url: str, token: str) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.url = url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+        self.get(f"/d/{token}")
+        self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.get("/my")[1]).group(1)  # type: ignore[union-attr]
+
+    def get(self, path: str) -> tuple[int, str]:
+        import urllib.error
+
+        try:
+            with self.opener.open(self.url + path, timeout=60) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    def upload(self, name: str, raw: bytes, action: str = "check") -> int:
+        import urllib.error
+        import urllib.request
+
+        boundary = "----perfxl" + secrets_hex()
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{self.csrf}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="action"\r\n\r\n{action}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + raw
+            + b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ]
+        req = urllib.request.Request(
+            self.url + "/my/upload", data=b"".join(parts), method="POST",
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Sec-Fetch-Site": "same-origin"},
+        )  # fmt: skip
+        try:
+            with self.opener.open(req, timeout=120) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
+
+def secrets_hex() -> str:
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+class _NoRedirect(__import__("urllib.request").request.HTTPRedirectHandler):  # type: ignore[misc]
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 303 is an answer here, not something to follow
+
+
+def test_concurrent_uploads_are_all_stored_and_accounted_for(data: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """8 departments × 6 uploads at once (good forms, broken files, not workbooks): every one
+    answered (no 5xx), every one stored as a version. The full-size run is in bench/."""
+    from hostile.corpus import build as hostile
+
+    folder, links = data
+    bad = hostile(tmp_path / "hostile")
+    files = [SAMPLES / f"部门整体_02_{MZ}.xlsx", *[tmp_path / "hostile" / n for n in sorted(bad)][:5]]
+    names = sorted(links)[:8]
+    answers: list[int] = []
+    with live(folder) as url:
+        clients = [Browserless(url, links[n]) for n in names]
+
+        def work(c: Browserless) -> None:
+            for f in files:
+                answers.append(c.upload(f.name, f.read_bytes()))
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    assert answers == [303] * (len(names) * len(files))
+    store = Store(folder)
+    total = store.db.execute("SELECT count(*) FROM uploads").fetchone()[0]
+    per = store.db.execute("SELECT count(DISTINCT entity_id), max(n) FROM uploads").fetchone()
+    store.close()
+    assert (total, per[0], per[1]) == (len(names) * len(files), len(names), len(files))
+
+
+def test_a_killed_server_loses_no_earlier_upload(data: tuple[Path, dict[str, str]]) -> None:
+    """SIGKILL in the middle of an upload: the database stays consistent, every finished
+    upload is still there after a restart, and the server takes uploads again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder, links = data
+    port = _free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "perfxl.cli", "serve", str(folder), "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc
+            except OSError:
+                time.sleep(0.1)
+        proc.kill()
+        raise AssertionError("server did not start")
+
+    url = f"http://127.0.0.1:{port}"
+    proc = start()
+    try:
+        c = Browserless(url, links[MZ])
+        raw = (SAMPLES / f"部门整体_02_{MZ}.xlsx").read_bytes()
+        assert [c.upload(f"v{i}.xlsx", raw) for i in range(3)] == [303, 303, 303]
+        with socket.create_connection(("127.0.0.1", port)) as sock:  # an upload that never finishes
+            sock.sendall(b"POST /my/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                         b"Content-Length: 900000\r\n\r\n--b\r\n" + raw[:20000])  # fmt: skip
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    store = Store(folder)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [u["n"] for u in store.uploads(store.find_entity("dept", MZ).id)] == [3, 2, 1]  # type: ignore[union-attr]
+    store.close()
+    proc = start()
+    try:
+        c = Browserless(url, links[MZ])
+        assert c.upload("v4.xlsx", raw) == 303
+        assert "第 4 版" in c.get("/my")[1]
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -337,9 +337,10 @@ def _staff_routes(app: Flask) -> None:
         store = _store()
         want, q, sort = request.args.get("status", ""), request.args.get("q", "").strip(), request.args.get("sort", "")
         rows: list[dict[str, Any]] = []
+        known = intake.states(store)
         for e in store.entities():
-            ups = store.uploads(e.id)
-            rows.append({"e": e, "state": intake.state(store, e), "last": ups[0] if ups else None, "count": len(ups)})
+            st, last, count = known[e.id]
+            rows.append({"e": e, "state": st, "last": last, "count": count})
         if want in STATES:
             rows = [r for r in rows if r["state"] == want]
         if q:
@@ -349,8 +350,8 @@ def _staff_routes(app: Flask) -> None:
         elif sort == "last":
             rows.sort(key=lambda r: r["last"]["at"] if r["last"] else "", reverse=True)
         counts = {s: 0 for s in STATES}
-        for e in store.entities():
-            counts[intake.state(store, e)] += 1
+        for st, _last, _n in known.values():
+            counts[st] += 1
         chase = [r["e"] for r in rows if r["state"] in ("未提交", "有错误", "已退回")]
         inbox = sorted(p.name for p in (store.data / "inbox").glob("*") if p.is_file())
         return render_template(
