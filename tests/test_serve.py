@@ -86,6 +86,7 @@ def live(folder: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{srv.effective_port}"
     finally:
         closing.set()
+        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=10)  # let running requests finish
         srv.close()
         thread.join(5)
 
@@ -334,6 +335,7 @@ class Browserless:
             return e.code, ""
 
     def upload(self, name: str, raw: bytes, action: str = "check") -> int:
+        """The status code; a stored upload answers 303 to its result page (/my/v/N)."""
         import urllib.error
         import urllib.request
 
@@ -355,6 +357,8 @@ class Browserless:
             with self.opener.open(req, timeout=120) as r:
                 return int(r.status)
         except urllib.error.HTTPError as e:
+            if e.code == 303 and not re.search(r"/my/v/\d+$", e.headers.get("Location", "")):
+                return 0  # answered, but not stored
             return int(e.code)
 
 

@@ -9,6 +9,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,6 @@ from perfxl.forms import KIND_LABELS
 from perfxl.serve.store import RETURN_REASONS, Entity, Store, findings_json, now
 from perfxl.serve.worker import check_limited
 
-ALLOWED = {".xlsx", ".xlsm", ".xls", ".ods"}  # what a department may upload (by name; content decides)
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes; the real forms are ~40 KB
 
 
@@ -102,8 +103,8 @@ def store_file(data: Path, raw: bytes) -> str:
     """Keep the bytes under their SHA-256 (written once; an identical upload shares the file)."""
     sha = hashlib.sha256(raw).hexdigest()
     path = data / "files" / sha
-    if not path.exists():
-        tmp = path.with_name(f".{sha}.{os.getpid()}.tmp")
+    if not path.exists():  # two uploads of the same bytes at once: each its own temporary file
+        tmp = path.with_name(f".{sha}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         tmp.write_bytes(raw)
         os.replace(tmp, path)
     return sha
@@ -113,11 +114,14 @@ def take_in(store: Store, entity: Entity, raw: bytes, filename: str, *, source: 
     """Store a file for an entity, check it, record the version; returns its number (1, 2, …).
     `purpose` is 自查 (check only) or 提交 (submit too, when nothing blocks it)."""
     ext = Path(filename).suffix.lower()
+    ext = ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"  # the reader judges by suffix and content
     sha = store_file(store.data, raw)
-    checked = store.data / "files" / f"{sha}{ext if ext in ALLOWED else '.xlsx'}"  # the reader wants a suffix
+    checked = store.data / "files" / f"{sha}{ext}"
     if not checked.exists():
         try:
             os.link(store.data / "files" / sha, checked)
+        except FileExistsError:
+            pass  # the same bytes under the same name, linked by a concurrent upload
         except OSError:
             shutil.copyfile(store.data / "files" / sha, checked)
     report = check_limited(checked, store.year or None)
@@ -319,7 +323,7 @@ def stage(store: Store) -> Path:
     for entity_id, row in sorted(store.latest_submitted().items()):
         e = by_id[entity_id]
         safe = "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in e.name)
-        target = folder / f"{KIND_LABELS[e.kind]}_{e.seq}_{safe}{row['ext'] if row['ext'] in ALLOWED else '.xlsx'}"
+        target = folder / f"{KIND_LABELS[e.kind]}_{e.seq}_{safe}{row['ext']}"
         src = store.data / "files" / row["sha256"]
         try:
             os.link(src, target)

@@ -203,9 +203,6 @@ def _department_routes(app: Flask) -> None:
         if f is None or not f.filename:
             flash("请选择要上传的文件")
             return redirect(url_for("mine"), 303)  # type: ignore[return-value]
-        if Path(f.filename).suffix.lower() not in intake.ALLOWED:
-            flash("只接收 .xlsx（也接受另存为的 .xls、.ods）文件")
-            return redirect(url_for("mine"), 303)  # type: ignore[return-value]
         raw = f.read(intake.MAX_UPLOAD + 1)
         if len(raw) > intake.MAX_UPLOAD:
             abort(413)
