@@ -283,13 +283,14 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
     `perfxl merge export/提交 --catalog 目录.csv --year Y -o export/汇总.xlsx` would, with
     the previous export as the previous round and the notes typed in the browser on top."""
     from perfxl.consolidated import write_consolidated
-    from perfxl.merging import merge
+    from perfxl.merging import auto_jobs, merge
     from perfxl.output import atomic_write
     from perfxl.report import merge_json
     from perfxl.review import Notes, keep_copy, read_previous
 
     out_dir = store.data / "export"
     staged = stage(store)
+    jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
     output = out_dir / "汇总.xlsx"
     previous = read_previous(output) if output.exists() else None
     notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
@@ -301,10 +302,11 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
         round_date=round_date,
         notes=notes,
         cache=out_dir / ".汇总.cache.sqlite",  # as the CLI's default: unchanged files are not checked again
+        jobs=jobs,
     )
     if previous is not None:
         keep_copy(output, previous)
-    write_consolidated(result, output)
+    write_consolidated(result, output, jobs=jobs)
     atomic_write(out_dir / "汇总.json", merge_json(result).encode("utf-8"))
     return output, out_dir / "汇总.json"
 
