@@ -33,8 +33,9 @@ _SCHEMA = (
 class ReportCache:
     """check results by content; see the module docstring."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, library: str = "") -> None:
         self.path = path
+        self.library = library  # the common-indicator library's SHA-256: part of every key
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -51,10 +52,9 @@ class ReportCache:
                         self.path.unlink()
         return None
 
-    @staticmethod
-    def key(path: Path, raw: bytes, year: int | None) -> str:
+    def key(self, path: Path, raw: bytes, year: int | None) -> str:
         digest = hashlib.sha256(raw).hexdigest()
-        return f"{_prefix(year)}{path.resolve()}|{digest}"
+        return f"{_prefix(year, self.library)}{path.resolve()}|{digest}"
 
     def get(self, key: str) -> FileReport | None:
         if self.db is None:
@@ -82,7 +82,7 @@ class ReportCache:
             return None
         try:
             rows = self.db.execute("SELECT key, report FROM reports2 WHERE sha = ?", (sha,)).fetchall()
-            prefix = _prefix(year)
+            prefix = _prefix(year, self.library)
             for key, blob in sorted(rows):
                 if key.startswith(prefix):
                     report = pickle.loads(blob)
@@ -110,7 +110,8 @@ class ReportCache:
                 self.db.close()
 
 
-def _prefix(year: int | None) -> str:
-    """Everything a report depends on besides the file: tool version, year asked, reading limits."""
+def _prefix(year: int | None, library: str = "") -> str:
+    """Everything a report depends on besides the file: tool version, year asked, reading limits,
+    the common-indicator library (its SHA-256)."""
     limits = "|".join(str(v) for v in astuple(Limits.from_env()))
-    return f"{__version__}|{year}|{limits}|"
+    return f"{__version__}|{year}|{limits}|{library}|"

@@ -14,6 +14,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 
 from perfxl.checks.base import STATUS_LABEL, CheckReport, FileReport, Reject, Status, internal_error
 from perfxl.checks.hygiene import check_hygiene, trusted_modified
+from perfxl.checks.library import check_library
 from perfxl.checks.rules import check_rules, rule_message
 from perfxl.checks.schemas import check_schemas
 from perfxl.checks.structure import check_structure
@@ -21,16 +22,21 @@ from perfxl.checks.values import check_values
 from perfxl.errors import os_reason
 from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
+from perfxl.library import Library, load_library
 from perfxl.read import read_submission
 from perfxl.review import keyed
 
 __all__ = ["STATUS_LABEL", "CheckReport", "FileReport", "Status", "check_paths", "rule_message", "trusted_modified"]
 
 
-def check_paths(paths: Sequence[str | Path], *, year: int | None = None) -> CheckReport:
-    """Check files in this process (check_files runs the same in worker processes, crash-proof)."""
+def check_paths(
+    paths: Sequence[str | Path], *, year: int | None = None, indicators: str | Path | None = None
+) -> CheckReport:
+    """Check files in this process (check_files runs the same in worker processes, crash-proof).
+    `indicators`: the common-indicator library (default: the packaged one)."""
+    library = load_library(Path(indicators) if indicators else None)
     reports = [_read(Path(p)) for p in paths]
-    _structure_values_and_rules(reports, year)
+    _structure_values_and_rules(reports, year, library)
     check_schemas(reports)
     for r in reports:
         r.findings.sort(key=_order)
@@ -72,7 +78,7 @@ def _read(path: Path) -> FileReport:
     return report
 
 
-def _structure_values_and_rules(reports: list[FileReport], year: int | None) -> None:
+def _structure_values_and_rules(reports: list[FileReport], year: int | None, library: Library) -> None:
     for r in reports:
         if r.status == "rejected" or r.submission is None or r.kind is None:
             continue
@@ -82,6 +88,7 @@ def _structure_values_and_rules(reports: list[FileReport], year: int | None) -> 
             check_hygiene(r, spec)
             check_values(r, spec)
             check_rules(r, spec)
+            check_library(r, spec, library)
         except Reject as rej:
             r.findings.clear()
             r.status = "rejected"

@@ -179,6 +179,12 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
     help="存在该级别及以上的问题时，退出码为 1；never 表示只报告、不以退出码区分。",
 )
 @click.option("--year", type=click.IntRange(2000, 2100), help="要求模板为该预算年度。")
+@click.option(
+    "--indicators",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="共性指标库（.csv：级次,一级指标,二级指标,三级指标,符号,数值,单位,适用表类型,必填,可改）；"
+    "默认使用内置的 2024 年区级共性指标。",
+)
 @click.option("-q", "--quiet", is_flag=True, help="不在屏幕上列出每个问题，只输出汇总。")
 def check(
     files: tuple[Path, ...],
@@ -186,10 +192,11 @@ def check(
     annotate_dir: Path | None,
     fail_on: str,
     year: int | None,
+    indicators: Path | None,
     quiet: bool,
 ) -> None:
     """校验填报好的工作簿，列出每个问题的位置和说明。可以给文件，也可以给文件夹。"""
-    report = check_files(files, year)
+    report = check_files(files, year, indicators=indicators)
     for p, why in report.skipped:
         click.echo(f"已跳过：{printable(p)}（{printable(why)}）", err=True)
     text = text_report(report)
@@ -257,6 +264,12 @@ def check(
     help="校验结果缓存文件（SQLite）；默认在输出文件旁（.<输出名>.cache.sqlite），未改动的文件不再重新校验。",
 )
 @click.option("--no-cache", is_flag=True, help="不使用缓存，全部重新校验。")
+@click.option(
+    "--indicators",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="共性指标库（.csv：级次,一级指标,二级指标,三级指标,符号,数值,单位,适用表类型,必填,可改）；"
+    "默认使用内置的 2024 年区级共性指标。",
+)
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和汇总。")
 def merge_cmd(
     inputs: tuple[Path, ...],
@@ -270,6 +283,7 @@ def merge_cmd(
     round_date: datetime | None,
     cache: Path | None,
     no_cache: bool,
+    indicators: Path | None,
     quiet: bool,
 ) -> None:
     """汇总全部提交：提交情况、数据表、交叉校验和问题清单。输入可以是文件或文件夹。
@@ -296,6 +310,7 @@ def merge_cmd(
             previous=last,
             round_date=day,
             cache=store,
+            indicators=indicators,
         )
     if last is not None and source is not None and source.resolve() == output.resolve():
         kept = keep_copy(output, last)

@@ -85,6 +85,9 @@ _TYPES: tuple[tuple[str, Severity, str, str], ...] = (
     ("schema.level_pair", E, "二级指标不属于一级指标", "按指标框架重新选择一级、二级指标"),
     ("dept.indicators.level1_missing", E, "缺少某一类一级指标", "每个一级指标至少填写一条三级指标及目标值"),
     ("project.indicators.level1_missing", E, "缺少某一类一级指标", "每个一级指标至少填写一条三级指标及目标值"),
+    # ----- the district's common indicators (perfxl/library.py)
+    ("library.missing", E, "缺少共性指标", "按共性指标库补上该指标（名称、符号、目标值、单位）"),
+    ("library.deviation", W, "共性指标的目标与标准不一致", "按标准填写；确需不同的，在说明中写明理由"),
     # ----- the intake web page
     ("intake.wrong_entity", E, "上传的不是本单位的表", "下载本单位的模板填写后上传（链接只用于本单位）"),
     # ----- several submissions, the catalog

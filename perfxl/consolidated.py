@@ -41,6 +41,7 @@ SHEETS = (
     "年度主要任务",
     "项目",
     "绩效指标",
+    "共性指标对照",
     "交叉校验",
     "问题清单",
     "变更记录",
@@ -135,6 +136,7 @@ class _Writer:
         rows: Sequence[Sequence[Any]] | Parts,
         status_col: int | None = None,
         note: str = "",
+        header_height: int = 30,
     ) -> Any:
         """`rows` is a list, or `Parts` for the big sheets: rows are then made as they are
         written (twice if the table spills to CSV) instead of all held at once."""
@@ -144,7 +146,7 @@ class _Writer:
         for c, col in enumerate(cols):  # note columns: empty cells open for typing too
             ws.set_column(c, c, col.width, self.f["note"] if col.kind == "note" else None)
         ws.write_row(0, 0, [c.header for c in cols], self.f["header"])
-        ws.set_row(0, 30)
+        ws.set_row(0, header_height)
         limit = self.opts.max_rows - 1  # the header takes one row
         body: Iterable[Sequence[Any]] = make()
         spilled = count > limit

@@ -26,9 +26,12 @@ Progress = Callable[[int], None]
 CRASH_RULE = "file.crashed"
 
 
-def _check_chunk(args: tuple[list[Path], int | None]) -> list[FileReport]:
-    paths, year = args
-    return check_paths(paths, year=year).files
+Settings = tuple[int | None, Path | None]  # what a check depends on besides the file: year, library
+
+
+def _check_chunk(args: tuple[list[Path], Settings]) -> list[FileReport]:
+    paths, (year, indicators) = args
+    return check_paths(paths, year=year, indicators=indicators).files
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -60,7 +63,7 @@ def _crashed(path: Path) -> FileReport:
     return report
 
 
-def _alone(paths: list[Path], year: int | None) -> list[FileReport] | None:
+def _alone(paths: list[Path], year: Settings) -> list[FileReport] | None:
     """One chunk in a fresh single-worker process; None if that process died."""
     with ProcessPoolExecutor(
         max_workers=1, mp_context=_context(), initializer=die_with_parent, initargs=(os.getpid(),)
@@ -71,7 +74,7 @@ def _alone(paths: list[Path], year: int | None) -> list[FileReport] | None:
             return None
 
 
-def _recover(paths: list[Path], year: int | None) -> list[FileReport]:
+def _recover(paths: list[Path], year: Settings) -> list[FileReport]:
     """A chunk whose worker died: again in a fresh process, then file by file."""
     whole = _alone(paths, year)
     if whole is not None:
@@ -90,6 +93,7 @@ def check_files(
     jobs: int = 1,
     progress: Progress | None = None,
     meanwhile: Callable[[], None] | None = None,
+    indicators: str | Path | None = None,
 ) -> CheckReport:
     """Check files and folders (walked as `merge` walks them) as `perfxl check` does: in `jobs`
     worker processes (at least one), so that a file crashing native code costs only that file;
@@ -104,6 +108,10 @@ def check_files(
             skipped += passed
         else:
             paths.append(f)
+    from perfxl.library import load_library
+
+    load_library(Path(indicators) if indicators else None)  # an unusable library: one error, here, not per file
+    settings: Settings = (year, Path(indicators) if indicators else None)
     if not paths:
         if meanwhile is not None:
             meanwhile()
@@ -120,7 +128,7 @@ def check_files(
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures: list[Future[list[FileReport]]] = [pool.submit(_check_chunk, (c, year)) for c in chunks]
+        futures: list[Future[list[FileReport]]] = [pool.submit(_check_chunk, (c, settings)) for c in chunks]
         if meanwhile is not None:
             meanwhile()
         for i, fut in enumerate(futures):
@@ -133,7 +141,7 @@ def check_files(
     out: list[FileReport] = []
     for chunk, result in zip(chunks, results, strict=True):
         if result is None:
-            result = _recover(chunk, year)
+            result = _recover(chunk, settings)
             if progress:
                 progress(len(chunk))
         out += result

@@ -45,6 +45,7 @@ from perfxl.values import normalise
 
 if TYPE_CHECKING:
     from perfxl.cache import ReportCache
+    from perfxl.library import Library
 from perfxl.rules import CROSS_RULES, Outcome, evaluate
 
 Progress = Callable[[int], None]
@@ -107,6 +108,7 @@ class MergeResult:
     gone: list[tuple[PastProblem, Review]] = field(default_factory=list)  # in the last round, not in this one
     previous_problem: str = ""  # why the previous round could not be read ("" when it could, or none)
     changes: list[Change] = field(default_factory=list)  # what resubmitted entities changed
+    library: Library | None = None  # the common indicators the forms were checked against
 
     def accepted(self, kind: str | None = None) -> list[FileReport]:
         return [
@@ -166,6 +168,7 @@ def merge(
     round_date: str = "",
     cache: str | Path | None = None,
     notes: Mapping[str, Notes] | None = None,
+    indicators: str | Path | None = None,
 ) -> MergeResult:
     """Check every file in `inputs` (files or folders, walked) and join them into one district
     view; `write_consolidated` turns the result into the workbook, `merge_json` into JSON.
@@ -183,6 +186,7 @@ def merge(
         round_date=round_date,
         cache=Path(cache) if cache else None,
         notes=notes,
+        indicators=Path(indicators) if indicators else None,
     )
 
 
@@ -216,17 +220,21 @@ def merge_collected(
     round_date: str = "",
     cache: Path | None = None,
     notes: Mapping[str, Notes] | None = None,
+    indicators: Path | None = None,
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
     With `cache` (a file), unchanged files reuse their check results from the last merge."""
     from perfxl.cache import ReportCache
+    from perfxl.library import load_library
 
     entries = read_catalog(catalog) if catalog else []
-    store = ReportCache(cache) if cache is not None else None
+    library = load_library(indicators)
+    store = ReportCache(cache, library.sha256) if cache is not None else None
     try:
         with fewer_collections():
-            reports = _checked(files, year, jobs, progress, store)
+            reports = _checked(files, year, jobs, progress, store, indicators)
         result = _joined(reports, files, skipped, entries, year, previous, round_date, store)
+        result.library = library
     finally:
         if store is not None:
             store.close()
@@ -390,12 +398,17 @@ def _joined(
 
 
 def _checked(
-    files: list[Path], year: int | None, jobs: int, progress: Progress | None, store: ReportCache | None
+    files: list[Path],
+    year: int | None,
+    jobs: int,
+    progress: Progress | None,
+    store: ReportCache | None,
+    indicators: Path | None = None,
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place
     were checked before by this version, else checked now (and kept for next time)."""
     if store is None:
-        return check_files(files, year, jobs=jobs, progress=progress).files
+        return check_files(files, year, jobs=jobs, progress=progress, indicators=indicators).files
     keys: dict[int, str] = {}
     for i, p in enumerate(files):
         try:
@@ -413,11 +426,14 @@ def _checked(
         if progress and found:
             progress(len(found))
 
-    fresh = check_files([files[i] for i in todo], year, jobs=jobs, progress=progress, meanwhile=load).files
+    fresh = check_files(
+        [files[i] for i in todo], year, jobs=jobs, progress=progress, meanwhile=load, indicators=indicators
+    ).files
     found.update(zip(todo, fresh, strict=True))
     unreadable = [i for i in range(len(files)) if i not in found]  # known, but its entry would not load
     if unreadable:
-        found.update(zip(unreadable, check_files([files[i] for i in unreadable], year, jobs=jobs).files, strict=True))
+        again = check_files([files[i] for i in unreadable], year, jobs=jobs, indicators=indicators).files
+        found.update(zip(unreadable, again, strict=True))
     store.put([(keys[i], found[i]) for i in todo + unreadable if i in keys])
     return [found[i] for i in range(len(files))]
 

@@ -13,6 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from xlsxwriter.utility import xl_rowcol_to_cell
+
 from perfxl import __version__
 from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
 from perfxl.forms import KIND_LABELS, get_spec
@@ -31,6 +33,7 @@ def write_sheets(w: _Writer, result: MergeResult, pieces: int = 1) -> None:
     _dept(w, result)
     _tasks(w, result)
     _projects(w, result)
+    _common(w, result)
     _checks(w, result)
     _findings(w, result)
     _changes(w, result)
@@ -345,6 +348,55 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
     w.table(
         "绩效指标", cols, Parts([(sum(sizes[a:b]), partial(rows, accepted[a:b])) for a, b in itertools.pairwise(cuts)])
     )
+
+
+DEVIATES = "※"  # marks a target that departs from the standard in 共性指标对照
+
+
+def _common(w: _Writer, m: MergeResult) -> None:
+    """One row per department, one column per common indicator: each department's target as
+    typed, those that depart from the standard marked and highlighted, missing ones too."""
+    from perfxl.library import deviates, load_library, name_key
+
+    library = m.library or load_library()
+    commons = library.for_kind("dept")
+    cols = [
+        Col("部门名称", 30),
+        *[Col(f"{c.level3}（标准 {c.shown}）", 14) for c in commons],
+        Col("偏离", 6, "int"),
+        Col("缺少", 6, "int"),
+        Col("来源文件", 40, "source"),
+    ]
+    rows = []
+    for rep in m.accepted("dept"):
+        sub = rep.submission
+        assert sub is not None and sub.data is not None
+        ind = sub.data.tables.get("indicators", [])
+        where: dict[str, int] = {}
+        for i, row in enumerate(ind):
+            where.setdefault(name_key(row.get("level3")), i)
+        cells, off, missing = [], 0, 0
+        for c in commons:
+            at = where.get(name_key(c.level3))
+            if at is None:
+                cells.append("（缺）")
+                missing += 1
+                continue
+            typed = typed_target(ind[at]) or "（空）"
+            if at < len(rep.targets) and deviates(rep.targets[at], c):
+                typed = f"{DEVIATES}{typed}"
+                off += 1
+            cells.append(typed)
+        rows.append([rep.entity, *cells, off, missing, w.link(rep.path)])
+    w.table("共性指标对照", cols, rows, header_height=48)  # headers carry the standard: three lines
+    ws = w.sheets["共性指标对照"]
+    if rows:
+        rng = f"B2:{xl_rowcol_to_cell(len(rows), len(commons))}"
+        ws.conditional_format(
+            rng, {"type": "text", "criteria": "begins with", "value": DEVIATES, "format": w.f["warn"]}
+        )
+        ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": "（缺）", "format": w.f["bad"]})
+    ws.freeze_panes(1, 1)
 
 
 def _review_cells(m: MergeResult, key: str, problem: bool) -> list[Any]:

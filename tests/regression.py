@@ -263,7 +263,13 @@ def cases() -> list[Case]:
     add("schema.level_pair", ("P1", "P9", "D"), level_pair)
     add("project.indicators.level1_missing", ("P1", "P2", "P4"), drop_level1("满意度指标"))
     for level1 in ("投入管理指标", "产出指标", "效果指标"):
-        add(f"dept.indicators.level1_missing.{level1}", ("D",), drop_level1(level1), "dept.indicators.level1_missing")
+        ids = ("dept.indicators.level1_missing", *(("library.missing",) if level1 == "投入管理指标" else ()))
+        add(f"dept.indicators.level1_missing.{level1}", ("D",), drop_level1(level1), *ids)
+    # ----- the district's common indicators
+    for name, target in (("结转结余率", {"value": 15}), ("政府采购执行率", {"op": "≥", "value": 90}),
+                         ("预算管理制度健全性", {"value": "基本健全"})):  # fmt: skip
+        add(f"library.deviation.{name}", ("D",), common_row(name, **target), "library.deviation")
+        add(f"library.missing.{name}", ("D",), drop_common(name), "library.missing")
     # ----- the form's own sums
     add("project.funds.total", ("P1", "P2", "P4"), bump("fiscal", -3))
     for by in (10, -20, 0.5):
@@ -299,6 +305,20 @@ def cases() -> list[Case]:
         )
     out.append(Case("typed.not_a_number_P2", "P2", nothing, _e("value.not_a_number"), ("", 0, "fiscal", "约8")))
     return out
+
+
+def common_row(name: str, **kw: Any) -> Change:
+    def change(d: FormData, rnd: random.Random) -> None:
+        next(r for r in d.tables["indicators"] if r["level3"] == name).update(kw)
+
+    return change
+
+
+def drop_common(name: str) -> Change:
+    def change(d: FormData, rnd: random.Random) -> None:
+        d.tables["indicators"] = [r for r in d.tables["indicators"] if r["level3"] != name]
+
+    return change
 
 
 def nothing(d: FormData, rnd: random.Random) -> None:
@@ -409,6 +429,13 @@ def clean_cases() -> list[tuple[str, str, Change]]:
         r = pick(d, rnd, lambda r: numeric()(r) and r["unit"] == "个")
         r["unit"] = "台"
 
+    def common_names_retyped(d: FormData, rnd: random.Random) -> None:
+        for r in d.tables["indicators"]:
+            if r["level3"] == "“三公经费”变动率":
+                r["level3"] = '"三公经费" 变动率'
+            if r["level3"] == "结转结余率":
+                r["level3"] = "结转结余率 "
+
     def spaces(d: FormData, rnd: random.Random) -> None:
         for r in d.tables["indicators"]:
             if numeric("%")(r):
@@ -435,6 +462,7 @@ def clean_cases() -> list[tuple[str, str, Change]]:
         ("clean.exact_standard_P4", "P4", training(100 / 6)),
         ("clean.zero_cost_row_P2", "P2", zero_cost_row),
         ("clean.new_unit_D", "D", new_unit),
+        ("clean.common_names_retyped_D", "D", common_names_retyped),
         ("clean.spaces_P4", "P4", spaces),
     ]
     return out

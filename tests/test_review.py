@@ -45,7 +45,7 @@ def test_problem_numbers_survive_moved_rows_and_other_fixes(tmp_path: Path) -> N
     tasks.insert(0, row)
     indicators.insert(0, dict(indicators[0], level3="新增的指标"))
     fixed = next(i for i, row in enumerate(indicators) if i and row.get("op") is None and row.get("unit") == "%")
-    indicators[fixed]["op"] = "≥"
+    indicators[fixed]["op"] = "＝"  # the district standard (≥ would now depart from it: library.deviation)
     after = fill_file(changed, tmp_path / "after.xlsx")
     a = {f.key: f for f in check_paths([before], year=2024).files[0].findings}
     b = {f.key: f for f in check_paths([after], year=2024).files[0].findings}
@@ -201,6 +201,7 @@ def test_an_unreadable_previous_round_starts_afresh(tmp_path: Path) -> None:
 def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> None:
     """Outputs are byte-identical with and without the cache; a damaged cache is rebuilt."""
     from perfxl.cache import ReportCache
+    from perfxl.library import load_library
 
     inbox = tmp_path / "in"
     inbox.mkdir()
@@ -213,7 +214,7 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
             merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / f"{name}.xlsx"
         )
         assert out.read_bytes() == plain.read_bytes(), name
-    store = ReportCache(cache)
+    store = ReportCache(cache, load_library().sha256)  # keys include the common-indicator library
     key = store.key(inbox / f"{MZ}.xlsx", (inbox / f"{MZ}.xlsx").read_bytes(), None)
     assert store.get(key) is not None
     store.close()
