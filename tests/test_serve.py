@@ -426,6 +426,7 @@ def test_a_killed_server_loses_no_earlier_upload(data: tuple[Path, dict[str, str
             except OSError:
                 time.sleep(0.1)
         proc.kill()
+        proc.wait(10)
         raise AssertionError("server did not start")
 
     url = f"http://127.0.0.1:{port}"
@@ -443,6 +444,7 @@ def test_a_killed_server_loses_no_earlier_upload(data: tuple[Path, dict[str, str
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.wait(10)  # reaped in every case: no process left behind for the next test
     store = Store(folder)
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert [u["n"] for u in store.uploads(store.find_entity("dept", MZ).id)] == [3, 2, 1]  # type: ignore[union-attr]
