@@ -81,14 +81,18 @@ class Entity:
 class Store:
     """One connection per thread (waitress serves from a thread pool); short transactions."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, *, setup: bool = True) -> None:
+        """`setup`: make sure of the schema and WAL mode (once per process is enough: the web
+        app does it at start, and each request then only connects)."""
         self.data = data
         self.db = sqlite3.connect(data / "perfxl.sqlite", timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
+        if setup:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(_SCHEMA)
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

@@ -61,12 +61,13 @@ def create_app(data: Path, *, https: bool = False, testing: bool = False) -> Fla
         TESTING=testing,
         DATA=data,
     )
+    Store(data).close()  # schema and WAL mode, once; requests only connect
     CSRFProtect(app)
     app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, ROLES=ROLES, version=__version__)
 
     @app.before_request
     def _open() -> Response | None:
-        g.store = Store(data)
+        g.store = Store(data, setup=False)
         if request.method == "POST" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
             "same-origin",
             "none",
@@ -90,6 +91,17 @@ def create_app(data: Path, *, https: bool = False, testing: bool = False) -> Fla
         if https:
             resp.headers["Strict-Transport-Security"] = "max-age=31536000"
         return resp
+
+    @app.errorhandler(500)
+    def _broken(e: Any) -> tuple[str, int]:
+        """Logged with its traceback for the operator (DATA/errors.log); the visitor gets Chinese."""
+        import traceback
+
+        original = getattr(e, "original_exception", None) or e
+        with (data / "errors.log").open("a", encoding="utf-8") as log:
+            log.write(f"{now()} {request.method} {request.path}\n")
+            log.write("".join(traceback.format_exception(original)) + "\n")
+        return render_template("message.html", title="服务器出错", text="请稍后重试；问题已记录。"), 500
 
     @app.errorhandler(413)
     def _too_large(_e: Any) -> tuple[str, int]:
