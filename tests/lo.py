@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,17 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
         out = Path(tmp) / "out.json"
         plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra}, ensure_ascii=False), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        for _attempt in range(3):
+        for attempt in range(5):
+            if attempt:
+                time.sleep(2 * attempt)  # let the dead soffice release its pipe and profile first
             r = subprocess.run(
                 [SYSTEM_PYTHON, str(PROBE), str(plan), str(out)], capture_output=True, text=True, timeout=240, env=env
             )
             # headless soffice occasionally dies right after refusing an edit (its error
             # box cannot show): that is LibreOffice going away, not a result, so run again
             # (the UNO bridge reports it as DisposedException, "bridge disposed", or a document
-            # whose properties are suddenly gone: any UNO exception); a real failure fails every time
+            # whose properties are suddenly gone: any UNO exception); a real failure fails every
+            # time. A CI run saw three deaths in a row on one probe: five tries, with a pause
             if r.returncode == 0 or not re.search(r"DisposedException|bridge disposed|com\.sun\.star\.", r.stderr):
                 break
         assert r.returncode == 0, r.stderr[-3000:]
