@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from perfxl.rules import UNREADABLE
 from perfxl.values import MONEY_UNITS, Target, normalise, to_wan
-
-_UNREADABLE = float("nan")  # rules.UNREADABLE: the rules using this value say 无法校验
 
 COST_LEVEL1 = "成本指标"
 TOTAL_COST = re.compile(r"总成本$")
@@ -47,7 +46,7 @@ def indicator_costs(rows: Sequence[Mapping[str, object]], targets: list[Target])
         name = str(row.get("level3") or "")
         if target.unreadable:  # a money row whose number cannot be read: the sums are unknown
             unit = normalise(str(row.get("unit") or ""))
-            wan = _UNREADABLE if TOTAL_COST.search(name) or unit in MONEY_UNITS else None
+            wan = UNREADABLE if TOTAL_COST.search(name) or unit in MONEY_UNITS else None
         if TOTAL_COST.search(name):
             if total.value is None:
                 total = Derived(wan, i)

@@ -70,6 +70,14 @@ def name_key(text: object) -> str:
     return _QUOTES.sub("", normalise(str(text or "")))
 
 
+def by_name(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Indicator rows by normalised 三级指标 name; a name typed twice: the first row counts."""
+    where: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        where.setdefault(name_key(row.get("level3")), i)
+    return where
+
+
 def load_library(path: Path | None = None) -> Library:
     """The library at `path` (default: the packaged 2024 one); LibraryError when unusable."""
     path = Path(path) if path else DEFAULT

@@ -618,40 +618,34 @@ def _task_ties(dept: RosterRow, projects: list[RosterRow], catalogued: list[str]
             values = {"task_budget": dtables["tasks"][i]["budget"], "project_total": sum(present) if present else None}
             (o,) = evaluate(tie, values)
             parts = "、".join(f"{p.entity}（{_amount(t)}）" for p, t in zip(matched, totals, strict=True))
-            detail = f"{_detail(o)}；对照项目表：{parts}" if _detail(o) else f"对照项目表：{parts}"
+            detail = "；".join(x for x in (_detail(o), f"对照项目表：{parts}") if x)
             who = matched[0] if len(matched) == 1 else dept  # several forms: the department's row
             out.append(_cross(o, who, dsub.cell("tasks", i, "budget"), detail, dept.path))
         if others:
-            out.append(
-                CrossCheck(
-                    rule_id=tie.id,
-                    title=tie.title,
-                    severity=Severity.INFO,
-                    kind="dept",
-                    entity=dept.entity,
-                    competent=dept.competent,
-                    status="skip",
-                    path=dept.path,
-                    loc=dsub.cell("tasks", i, "projects"),
-                    detail=f"年度主要任务第 {dsub.rows['tasks'][i] + 1} 行列出的“{'、'.join(others)}”没有对应的项目表",
-                )
-            )
+            where = dsub.cell("tasks", i, "projects")
+            row_no = dsub.rows["tasks"][i] + 1
+            out.append(_hint(dept, f"年度主要任务第 {row_no} 行列出的“{'、'.join(others)}”没有对应的项目表", where))
     for p in projects:
         if normalise(p.entity) not in listed:
-            out.append(
-                CrossCheck(
-                    rule_id=tie.id,
-                    title=tie.title,
-                    severity=Severity.INFO,
-                    kind="project",
-                    entity=p.entity,
-                    competent=p.competent,
-                    status="skip",
-                    path=p.path,
-                    detail=f"主管部门“{p.competent}”的年度主要任务中没有列出此项目",
-                )
-            )
+            out.append(_hint(p, f"主管部门“{p.competent}”的年度主要任务中没有列出此项目"))
     return out
+
+
+def _hint(row: RosterRow, detail: str, loc: Loc | None = None) -> CrossCheck:
+    """A 提示 row of the task-row tie in 交叉校验 (not checked, not a finding)."""
+    tie = CROSS_RULES["cross.task_vs_project"]
+    return CrossCheck(
+        rule_id=tie.id,
+        title=tie.title,
+        severity=Severity.INFO,
+        kind=row.kind,
+        entity=row.entity,
+        competent=row.competent,
+        status="skip",
+        path=row.path,
+        loc=loc,
+        detail=detail,
+    )
 
 
 def _amount(v: float | None) -> str:

@@ -17,3 +17,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         tmp.replace(path)
     except OSError as exc:
         raise OutputError(f"无法写入 {path}：{os_reason(exc)}") from exc
+
+
+def safe_filename(text: str) -> str:
+    """A name made safe for a file name on Windows and Linux (reserved characters and control
+    characters become _); the rest of the text stays as written."""
+    return "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in text)

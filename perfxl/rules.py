@@ -324,88 +324,47 @@ RULES += (
 # Python only (no live cell): a spreadsheet user sees the sums; these need the judgement.
 _YUAN = "疑似按元填报："
 _YUAN_ADVICE = "金额以万元为单位：核对是否把“元”的数字填进了万元格（相差 10,000 倍），换算后重填"
+
+
+def _magnitude(
+    id: str, title: str, left: tuple[str, Term], op: Op, right: tuple[str, Term], table: str | None = None
+) -> Rule:
+    """A 疑似按元填报 rule: the same severity, missing-value policy and advice for every pair of
+    amounts compared by ratio; checked in Python only, listed in 交叉校验 only when it fires."""
+    return Rule(
+        id=id,
+        kind=id.split(".")[0],  # type: ignore[arg-type]
+        title=_YUAN + title,
+        left_label=left[0],
+        left=(left[1],),
+        op=op,
+        right_label=right[0],
+        right=(right[1],),
+        severity=Severity.WARNING,
+        tolerance=0.0,
+        missing=Missing.SKIP_ZERO,
+        table=table,
+        sheet=False,
+        advice=_YUAN_ADVICE,
+        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
+    )
+
+
 RULES += (
-    Rule(
-        id="project.scale.cost_vs_budget",
-        kind="project",
-        title=_YUAN + "项目总成本指标不足年度预算资金总额的 1/100",
-        left_label="项目总成本指标",
-        left=(fld("cost_total"),),
-        op=Op.GE,
-        right_label="年度预算资金总额÷100",
-        right=(fld("total", scale=0.01),),
-        severity=Severity.WARNING,
-        tolerance=0.0,
-        missing=Missing.SKIP_ZERO,
-        sheet=False,
-        advice=_YUAN_ADVICE,
-        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
-    ),
-    Rule(
-        id="project.scale.budget_vs_cost",
-        kind="project",
-        title=_YUAN + "项目总成本指标是年度预算资金总额的 1,000 倍以上",
-        left_label="项目总成本指标",
-        left=(fld("cost_total"),),
-        op=Op.LE,
-        right_label="年度预算资金总额×1,000",
-        right=(fld("total", scale=1000.0),),
-        severity=Severity.WARNING,
-        tolerance=0.0,
-        missing=Missing.SKIP_ZERO,
-        sheet=False,
-        advice=_YUAN_ADVICE,
-        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
-    ),
-    Rule(
-        id="dept.scale.task_vs_project",
-        kind="dept",
-        title=_YUAN + "任务预算资金是部门项目支出的 1,000 倍以上",
-        left_label="任务预算资金",
-        left=(cell("tasks.budget"),),
-        op=Op.LE,
-        right_label="项目支出×1,000",
-        right=(fld("exp_project", scale=1000.0),),
-        severity=Severity.WARNING,
-        tolerance=0.0,
-        missing=Missing.SKIP_ZERO,
-        table="tasks",
-        sheet=False,
-        advice=_YUAN_ADVICE,
-        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
-    ),
-    Rule(
-        id="dept.scale.project_vs_tasks",
-        kind="dept",
-        title=_YUAN + "项目支出是年度主要任务预算资金合计的 1,000 倍以上",
-        left_label="项目支出",
-        left=(fld("exp_project"),),
-        op=Op.LE,
-        right_label="任务预算资金合计×1,000",
-        right=(colsum("tasks.budget", scale=1000.0),),
-        severity=Severity.WARNING,
-        tolerance=0.0,
-        missing=Missing.SKIP_ZERO,
-        sheet=False,
-        advice=_YUAN_ADVICE,
-        show_passes=False,  # a plausibility test, not an identity: only its alarms are news
-    ),
-    Rule(
-        id="cross.scale.project_vs_dept",
-        kind="cross",
-        title=_YUAN + "项目表年度预算资金总额是主管部门项目支出的 1,000 倍以上",
-        left_label="项目表年度预算资金总额",
-        left=(fld("project_total"),),
-        op=Op.LE,
-        right_label="部门项目支出×1,000",
-        right=(fld("exp_project", scale=1000.0),),
-        severity=Severity.WARNING,
-        tolerance=0.0,
-        missing=Missing.SKIP_ZERO,
-        advice=_YUAN_ADVICE,
-        show_passes=False,
-    ),
-)
+    _magnitude("project.scale.cost_vs_budget", "项目总成本指标不足年度预算资金总额的 1/100",
+               ("项目总成本指标", fld("cost_total")), Op.GE, ("年度预算资金总额÷100", fld("total", scale=0.01))),
+    _magnitude("project.scale.budget_vs_cost", "项目总成本指标是年度预算资金总额的 1,000 倍以上",
+               ("项目总成本指标", fld("cost_total")), Op.LE, ("年度预算资金总额×1,000", fld("total", scale=1000.0))),
+    _magnitude("dept.scale.task_vs_project", "任务预算资金是部门项目支出的 1,000 倍以上",
+               ("任务预算资金", cell("tasks.budget")), Op.LE, ("项目支出×1,000", fld("exp_project", scale=1000.0)),
+               table="tasks"),
+    _magnitude("dept.scale.project_vs_tasks", "项目支出是年度主要任务预算资金合计的 1,000 倍以上",
+               ("项目支出", fld("exp_project")), Op.LE,
+               ("任务预算资金合计×1,000", colsum("tasks.budget", scale=1000.0))),
+    _magnitude("cross.scale.project_vs_dept", "项目表年度预算资金总额是主管部门项目支出的 1,000 倍以上",
+               ("项目表年度预算资金总额", fld("project_total")), Op.LE,
+               ("部门项目支出×1,000", fld("exp_project", scale=1000.0))),
+)  # fmt: skip
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 CROSS_RULES: dict[str, Rule] = {r.id: r for r in RULES if r.kind == "cross"}

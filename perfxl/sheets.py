@@ -356,7 +356,7 @@ DEVIATES = "※"  # marks a target that departs from the standard in 共性指�
 def _common(w: _Writer, m: MergeResult) -> None:
     """One row per department, one column per common indicator: each department's target as
     typed, those that depart from the standard marked and highlighted, missing ones too."""
-    from perfxl.library import deviates, load_library, name_key
+    from perfxl.library import by_name, deviates, load_library, name_key
 
     library = m.library or load_library()
     commons = library.for_kind("dept")
@@ -372,9 +372,7 @@ def _common(w: _Writer, m: MergeResult) -> None:
         sub = rep.submission
         assert sub is not None and sub.data is not None
         ind = sub.data.tables.get("indicators", [])
-        where: dict[str, int] = {}
-        for i, row in enumerate(ind):
-            where.setdefault(name_key(row.get("level3")), i)
+        where = by_name(ind)
         cells, off, missing = [], 0, 0
         for c in commons:
             at = where.get(name_key(c.level3))

@@ -23,7 +23,7 @@ from perfxl.forms import get_spec
 from perfxl.forms.model import FormSpec, ValueType
 from perfxl.instructions import instruction_rows
 from perfxl.layout import Layout, Placed, build_layout, text_height
-from perfxl.output import atomic_write
+from perfxl.output import atomic_write, safe_filename
 from perfxl.package import (
     FIXED_CREATED,
     INSTRUCTIONS_SHEET,
@@ -504,7 +504,7 @@ def _write_instructions(ws: Any, fmts: _Formats, spec: FormSpec, year: int, fram
 def template_filename(spec: FormSpec, year: int, info: CopyInfo | None = None) -> str:
     if info and info.entity:
         seq = f"{int(info.seq):02d}_" if info.seq.isdigit() else (f"{info.seq}_" if info.seq else "")
-        safe = "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in info.entity)
+        safe = safe_filename(info.entity)
         return f"{spec.title}_{year}_{seq}{safe.strip()}.xlsx"
     return f"{spec.title}_{year}.xlsx"
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -370,7 +371,7 @@ def secrets_hex() -> str:
     return secrets.token_hex(8)
 
 
-class _NoRedirect(__import__("urllib.request").request.HTTPRedirectHandler):  # type: ignore[misc]
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a 303 is an answer here, not something to follow
 

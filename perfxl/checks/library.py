@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from perfxl.checks.base import FileReport
 from perfxl.forms.model import FormSpec
-from perfxl.library import Library, deviates, name_key
+from perfxl.library import Library, by_name, deviates, name_key
 
 
 def check_library(r: FileReport, spec: FormSpec, library: Library) -> None:
@@ -17,9 +17,7 @@ def check_library(r: FileReport, spec: FormSpec, library: Library) -> None:
     rows = sub.data.tables.get("indicators", [])
     if sub.columns[("indicators", "level3")][0] not in sub.values:
         return  # the sheet is gone: reported once as template.sheet_missing
-    where: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        where.setdefault(name_key(row.get("level3")), i)  # a row typed twice: the first one counts
+    where = by_name(rows)
     first = sub.cell("indicators", 0, "level3")
     for c in commons:
         found = where.get(name_key(c.level3))

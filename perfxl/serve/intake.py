@@ -21,6 +21,7 @@ from perfxl.check import FileReport
 from perfxl.codes import finding_types
 from perfxl.findings import Severity
 from perfxl.forms import KIND_LABELS
+from perfxl.output import safe_filename
 from perfxl.serve.store import RETURN_REASONS, Entity, Store, findings_json, now
 from perfxl.serve.worker import check_limited
 
@@ -110,13 +111,19 @@ def store_file(data: Path, raw: bytes) -> str:
     return sha
 
 
+def stored(data: Path, sha: str, ext: str) -> Path:
+    """A stored file under the name the checker reads it by: its hash and the client's suffix
+    (a hard link to files/<sha256>)."""
+    return data / "files" / f"{sha}{ext}"
+
+
 def take_in(store: Store, entity: Entity, raw: bytes, filename: str, *, source: str, purpose: str, ip: str = "") -> int:
     """Store a file for an entity, check it, record the version; returns its number (1, 2, …).
     `purpose` is 自查 (check only) or 提交 (submit too, when nothing blocks it)."""
     ext = Path(filename).suffix.lower()
     ext = ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"  # the reader judges by suffix and content
     sha = store_file(store.data, raw)
-    checked = store.data / "files" / f"{sha}{ext}"
+    checked = stored(store.data, sha, ext)
     if not checked.exists():
         try:
             os.link(store.data / "files" / sha, checked)
@@ -324,8 +331,7 @@ def stage(store: Store) -> Path:
     by_id = {e.id: e for e in store.entities()}
     for entity_id, row in sorted(store.latest_submitted().items()):
         e = by_id[entity_id]
-        safe = "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in e.name)
-        target = folder / f"{KIND_LABELS[e.kind]}_{e.seq}_{safe}{row['ext']}"
+        target = folder / f"{KIND_LABELS[e.kind]}_{e.seq}_{safe_filename(e.name)}{row['ext']}"
         src = store.data / "files" / row["sha256"]
         try:
             os.link(src, target)

@@ -15,12 +15,12 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"  # a source checkout's
 
 def load_demo(data: Path) -> int:
     """The 13 published forms, each taken in and submitted for its catalog entry."""
+    from perfxl.check import check_paths
+
     store = Store(data)
     try:
         n = 0
         for path in sorted(SAMPLES.glob("*.xlsx")):
-            from perfxl.check import check_paths
-
             (report,) = check_paths([path], year=store.year or None).files
             entity = store.find_entity(report.kind, report.entity)
             if entity is None:

@@ -265,8 +265,7 @@ def _annotated(store: Store, row: Any) -> Path | None:
     done = next(folder.glob("*.xlsx"), None) if folder.exists() else None
     if done is not None:
         return done
-    src = store.data / "files" / f"{row['sha256']}{row['ext']}"
-    report = check_limited(src, store.year or None)
+    report = check_limited(intake.stored(store.data, row["sha256"], row["ext"]), store.year or None)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         return annotate(report, folder)
@@ -519,8 +518,8 @@ def _changes(store: Store, uploads: list[Any], shown: Any) -> list[Any]:
     from perfxl.review import changes, snapshot
     from perfxl.serve.worker import check_limited
 
-    new = check_limited(store.data / "files" / f"{shown['sha256']}{shown['ext']}", store.year or None)
-    old = check_limited(store.data / "files" / f"{older['sha256']}{older['ext']}", store.year or None)
+    new = check_limited(intake.stored(store.data, shown["sha256"], shown["ext"]), store.year or None)
+    old = check_limited(intake.stored(store.data, older["sha256"], older["ext"]), store.year or None)
     if not (new.submission and new.submission.data and old.submission and old.submission.data):
         return []
     before = {k: v for k, (v, _loc) in snapshot(old.submission).items()}
