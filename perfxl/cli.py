@@ -85,14 +85,24 @@ def main() -> None:
     help="输出文件夹（不存在时自动创建）。",
 )
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="工作表与工作簿结构保护密码。")
-def template(kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: Path, password: str) -> None:
+@click.option(
+    "--indicators",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="共性指标库（.csv）：预填在部门整体表的指标表开头；默认使用内置的 2024 年区级共性指标。",
+)
+def template(
+    kinds: tuple[str, ...], catalog: Path | None, year: int, out_dir: Path, password: str, indicators: Path | None
+) -> None:
     """生成锁定的填报模板（空白模板，或按目录预填的模板）。"""
+    from perfxl.library import load_library
+
     if catalog is not None and kinds:
         raise click.UsageError("--kind 与 --catalog 不能同时使用。")
+    library = load_library(indicators)
     if catalog is not None:
-        paths = write_catalog_templates(catalog, year, out_dir, password=password)
+        paths = write_catalog_templates(catalog, year, out_dir, password=password, indicators=library)
     else:
-        paths = [write_template(k, year, out_dir, password=password) for k in (kinds or KINDS)]
+        paths = [write_template(k, year, out_dir, password=password, indicators=library) for k in (kinds or KINDS)]
     for p in paths:
         click.echo(str(p))
     click.echo(f"已生成 {len(paths)} 个模板。", err=True)

@@ -67,6 +67,8 @@ class Meta:
     catalog_seq: str = ""
     frame: str = ""
     generator: str = ""
+    indicator_library: str = ""  # the common-indicator library prefilled (file name), if any
+    indicator_library_sha256: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         """(key, value) in sheet order, for the writer."""

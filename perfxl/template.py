@@ -23,6 +23,7 @@ from perfxl.forms import get_spec
 from perfxl.forms.model import FormSpec, ValueType
 from perfxl.instructions import instruction_rows
 from perfxl.layout import Layout, Placed, build_layout, text_height
+from perfxl.library import Common, Library, load_library
 from perfxl.output import atomic_write, safe_filename
 from perfxl.package import (
     FIXED_CREATED,
@@ -113,6 +114,54 @@ def _style(fmts: _Formats, cell: Placed) -> Any:
     if t is ValueType.LONGTEXT:
         return fmts.get(**{**base, "valign": "top"}, num_format="@")
     return fmts.get(**base, num_format="@")
+
+
+COMMON_NAMES = ("level1", "level2", "level3")  # always locked in a common row; the target per 可改
+
+
+def _common_of(layout: Layout, cell: Placed, commons: list[Common]) -> Common | None:
+    """The common indicator a cell of the indicator table belongs to (its first rows)."""
+    if cell.table != "indicators" or cell.role != "input" or cell.column is None:
+        return None
+    i = cell.row - layout.tables["indicators"].first_row
+    return commons[i] if 0 <= i < len(commons) else None
+
+
+def fixed_common_cells(spec: FormSpec, year: int, library: Library | None = None) -> set[tuple[str, str]]:
+    """(sheet, cell) of the common rows' locked input cells: names always, targets unless 可改."""
+    layout = build_layout(spec, year)
+    commons = (library or load_library()).for_kind(spec.kind)
+    out = set()
+    for cell in layout.cells():
+        c = _common_of(layout, cell, commons)
+        if c is not None and (cell.column in COMMON_NAMES or not c.editable):
+            out.add((cell.sheet, cell.ref))
+    return out
+
+
+def _common_value(c: Common, column: str) -> Value:
+    if column in COMMON_NAMES:
+        return str(getattr(c, column))
+    if column == "op":
+        return c.op
+    if column == "unit":
+        return c.unit or None
+    if c.op == QUALITATIVE:
+        return c.value
+    try:
+        return float(c.value)
+    except ValueError:
+        return c.value
+
+
+def _locked(fmts: _Formats, cell: Placed) -> Any:
+    """A common row's fixed cell: the input's look, locked, on the prefilled colour."""
+    props = {**_BOX, "bg_color": PREFILL_BG}
+    if cell.type is ValueType.TARGET:
+        return fmts.get(**props, num_format="General", align="right")
+    if cell.type is ValueType.OPERATOR:
+        return fmts.get(**props, num_format="@", align="center")
+    return fmts.get(**props, num_format="@")
 
 
 def _cached(cell: Placed) -> Any:
@@ -316,13 +365,19 @@ def render_template(
     info: CopyInfo | None = None,
     password: str = DEFAULT_PASSWORD,
     data: FormData | None = None,
+    indicators: Library | None = None,
 ) -> bytes:
     """Build one template copy in memory; byte-identical for identical arguments.
 
     With `data`, the inputs are filled (still locked elsewhere) and formula
     results are cached, so viewers that do not recalculate show true totals.
+    The common indicators (`indicators`, default: the packaged library) open the
+    indicator table: names locked, targets prefilled with the standard (locked
+    unless the library says 可改). With `data`, its rows are written there as typed.
     """
     info = info or CopyInfo()
+    library = indicators or load_library()
+    commons = library.for_kind(spec.kind)
     if data is not None:
         check_shape(spec, data)
     layout = build_layout(spec, year)
@@ -358,6 +413,12 @@ def render_template(
             if cell.span > 1:
                 ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, "", fmt)
             value = _input_value(layout, cell, data) if cell.role == "input" else None
+            common = _common_of(layout, cell, commons)
+            if common is not None:
+                fixed = cell.column in COMMON_NAMES or not common.editable
+                fmt = _locked(fmts, cell) if fixed else fmt
+                if data is None:
+                    value = _common_value(common, str(cell.column))
             if cell.formula is not None:
                 _check(
                     ws.write_formula(
@@ -447,6 +508,8 @@ def render_template(
         catalog_seq=info.seq,
         frame=frame.id,
         generator=f"perfxl {__version__}",
+        indicator_library=library.name if commons else "",
+        indicator_library_sha256=library.sha256 if commons else "",
     )
     rows = record.rows()
     text = fmts.get(num_format="@")
@@ -516,21 +579,24 @@ def write_template(
     *,
     info: CopyInfo | None = None,
     password: str = DEFAULT_PASSWORD,
+    indicators: Library | None = None,
 ) -> Path:
     """Write one template into out_dir (atomically) and return its path."""
     spec = get_spec(kind)
-    data = render_template(spec, year, info=info, password=password)
+    data = render_template(spec, year, info=info, password=password, indicators=indicators)
     path = out_dir / template_filename(spec, year, info)
     atomic_write(path, data)
     return path
 
 
-def write_catalog_templates(catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD) -> list[Path]:
+def write_catalog_templates(
+    catalog: Path, year: int, out_dir: Path, *, password: str = DEFAULT_PASSWORD, indicators: Library | None = None
+) -> list[Path]:
     """One prefilled, locked template per catalog entry."""
     from perfxl.catalog import read_catalog
 
     paths: list[Path] = []
     for entry in read_catalog(catalog):
         info = CopyInfo(entity=entry.name, competent=entry.competent, category=entry.category, seq=entry.seq)
-        paths.append(write_template(entry.kind, year, out_dir, info=info, password=password))
+        paths.append(write_template(entry.kind, year, out_dir, info=info, password=password, indicators=indicators))
     return paths

@@ -18,7 +18,7 @@ from perfxl.forms import get_spec
 from perfxl.layout import LOCKED_ROLES, Layout, build_layout
 from perfxl.package import INSTRUCTIONS_SHEET
 from perfxl.rules import evaluate, result_text, rules_for
-from perfxl.template import DEFAULT_PASSWORD
+from perfxl.template import DEFAULT_PASSWORD, fixed_common_cells
 from perfxl.vocab import UNITS
 
 pytestmark = pytest.mark.libreoffice
@@ -66,8 +66,10 @@ def test_opens_protected_and_typing_respects_locks(kind: str, template_files: di
     visible = [s["name"] for s in sheets["sheets"] if s["visible"]]
     assert visible == [*[s.name for s in get_spec(kind).sheets], INSTRUCTIONS_SHEET]
     assert all(s["protected"] for s in sheets["sheets"])
+    fixed = fixed_common_cells(get_spec(kind), 2024)  # the common indicators: names and standards locked
     for c in cells:
-        assert locked[f"{c.sheet}!{c.ref}"] == (c.role in LOCKED_ROLES), (c.sheet, c.ref, c.role)
+        want = c.role in LOCKED_ROLES or (c.sheet, c.ref) in fixed
+        assert locked[f"{c.sheet}!{c.ref}"] == want, (c.sheet, c.ref, c.role)
     # typing into locked cells changes nothing; inputs take the text
     assert typed[f"{label.sheet}!{label.ref}"]["after"] == label.text
     assert typed[f"{total.sheet}!{total.ref}"]["after"] == typed[f"{total.sheet}!{total.ref}"]["before"]
