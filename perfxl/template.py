@@ -154,6 +154,15 @@ def _common_value(c: Common, column: str) -> Value:
         return c.value
 
 
+def _same(typed: Value, standard: Value) -> bool:
+    if isinstance(standard, float):
+        try:
+            return float(str(typed).strip()) == standard
+        except ValueError:
+            return False
+    return str(typed or "").strip() == str(standard or "")
+
+
 def _locked(fmts: _Formats, cell: Placed) -> Any:
     """A common row's fixed cell: the input's look, locked, on the prefilled colour."""
     props = {**_BOX, "bg_color": PREFILL_BG}
@@ -415,10 +424,13 @@ def render_template(
             value = _input_value(layout, cell, data) if cell.role == "input" else None
             common = _common_of(layout, cell, commons)
             if common is not None:
-                fixed = cell.column in COMMON_NAMES or not common.editable
-                fmt = _locked(fmts, cell) if fixed else fmt
+                standard = _common_value(common, str(cell.column))
                 if data is None:
-                    value = _common_value(common, str(cell.column))
+                    value = standard
+                # A filled copy locks only what agrees with the library: a deviating or
+                # missing part is what its findings point at, so it must stay editable.
+                fixed = (cell.column in COMMON_NAMES or not common.editable) and _same(value, standard)
+                fmt = _locked(fmts, cell) if fixed else fmt
             if cell.formula is not None:
                 _check(
                     ws.write_formula(

@@ -44,7 +44,8 @@ def pdf_to_png(pdf: Path, stem: str, pages: list[int]) -> list[Path]:
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
     for old in DOCS.glob("*.png"):
-        old.unlink()
+        if not old.name.startswith("serve_"):  # those come from tests/test_browser.py
+            old.unlink()
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -54,6 +55,21 @@ def main() -> None:
             pdf = t / f"{kind}.pdf"
             lo.probe(xlsx, [], save_pdf=str(pdf))
             written += pdf_to_png(pdf, f"{kind}_2024", pages)
+        # the common indicators as a department receives them: prefilled, names locked
+        xlsx = t / "dept.xlsx"
+        pdf = t / "common.pdf"
+        steps = [
+            {"op": "print_area", "sheet": "年度绩效指标", "range": "A1:G21"},
+            {"op": "only_sheet", "sheet": "年度绩效指标"},
+        ]
+        lo.probe(xlsx, steps, save_pdf=str(pdf))
+        target = DOCS / "dept_2024_共性指标"
+        crop = ["-x", "60", "-y", "65", "-W", "960", "-H", "430"]  # title and the common rows, at 130 dpi
+        subprocess.run(
+            ["pdftoppm", "-r", "130", "-png", "-singlefile", "-f", "1", "-l", "1", *crop, str(pdf), str(target)],
+            check=True,
+        )
+        written.append(target.with_suffix(".png"))
         # 民政局 numbers typed in, as a department would see its sheet before submitting
         layout = build_layout(get_spec("dept"), 2024)
         seed_form = next(f for f in forms() if f.name == "济南市历下区民政局")

@@ -108,3 +108,59 @@ def test_names_typed_by_hand_are_recognised(typed: str, tmp_path: Path) -> None:
     d = data(MZ)
     d.tables["indicators"][1]["level3"] = typed
     assert library_rules(fill_file(d, tmp_path / "f.xlsx")) == []
+
+
+@pytest.mark.libreoffice
+def test_the_template_opens_with_the_common_rows_locked_where_the_library_says(tmp_path: Path) -> None:
+    """In LibreOffice: names always locked; a target the library marks 可改 takes what the
+    department types, the others refuse it; a fresh template reads back with no library finding."""
+    import lo
+
+    from perfxl.forms import get_spec
+    from perfxl.layout import build_layout
+    from perfxl.template import write_template
+
+    own = tmp_path / "共性指标.csv"
+    own.write_text(
+        DEFAULT.read_text(encoding="utf-8").replace(
+            "结转结余率,≤,9,%,部门整体,是,否", "结转结余率,≤,9,%,部门整体,是,是"
+        ),
+        encoding="utf-8",
+    )
+    lib = load_library(own)
+    path = write_template("dept", 2024, tmp_path, indicators=lib)
+    pos = build_layout(get_spec("dept"), 2024).tables["indicators"]
+    i = [c.level3 for c in lib.rows].index("结转结余率")
+
+    def cell(row: int, column: str) -> list[str]:
+        return [pos.sheet, a1(pos.first_row + row, pos.col(column))]
+
+    free = [cell(i, c) for c in ("op", "value", "unit")]
+    fixed = [cell(i, "level3"), cell(0, "op"), cell(0, "value"), cell(0, "unit")]
+    first = lo.probe(
+        path,
+        [
+            {"op": "locked", "cells": free + fixed},
+            {"op": "read", "cells": [cell(i, "level3"), cell(i, "value"), cell(0, "value")]},
+            {"op": "type", "cells": [[*cell(i, "value"), "15"]]},
+        ],
+    )["steps"]
+    assert first[0] == {
+        **{f"{s}!{r}": False for s, r in free},
+        **{f"{s}!{r}": True for s, r in fixed},
+    }
+    shown = list(first[1].values())
+    assert [v["string"] for v in shown] == ["结转结余率", "9", "100"]
+    assert first[2] == {"!".join(cell(i, "value")): {"before": "9", "after": "15"}}
+    # one refused edit per LibreOffice session (see test_libreoffice)
+    for target in (cell(i, "level3"), cell(0, "value")):
+        typed = lo.probe(path, [{"op": "type", "cells": [[*target, "改了"]]}])["steps"][0]["!".join(target)]
+        assert typed["after"] == typed["before"] != "改了"
+    (r,) = check_paths([path], year=2024, indicators=own).files
+    assert [f for f in r.findings if f.rule.startswith("library.")] == []
+
+
+def a1(row: int, col: int) -> str:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    return str(xl_rowcol_to_cell(row, col))

@@ -275,13 +275,18 @@ def _fingerprint_of_cells(wb: Any, spec: FormSpec) -> str:
 
 def _locked_cells(wb: Any, spec: FormSpec) -> list[tuple[str, str, str]]:
     """Every locked, non-formula cell holding a value, on every sheet but _meta: taken from the
-    file's own protection flags, not from the layout."""
+    file's own protection flags, not from the layout. The prefilled common-indicator rows are
+    the library's content, not the template's (library.missing / library.deviation watch them),
+    so they stay out of the fingerprint."""
+    common = fixed_common_cells(spec, int(meta(wb)["year"]))
     locked: list[tuple[str, str, str]] = []
     for ws in wb.worksheets:
         if ws.title == META_SHEET:
             continue
         for row in ws.iter_rows():
             for c in row:
+                if (ws.title, c.coordinate) in common:
+                    continue
                 if c.value not in (None, "") and c.data_type != "f" and c.protection.locked:
                     locked.append((ws.title, c.coordinate, str(c.value)))
     return locked

@@ -16,6 +16,7 @@ from typed_corpus import CONSEQUENCES, ENTRIES, readme_table
 from perfxl.check import FileReport, check_paths
 from perfxl.consolidated import write_consolidated
 from perfxl.merging import merge
+from perfxl.template import PREFILL_BG
 
 PERCENT_ROWS = {"F14": 10, "F15": 11, "F16": 12}  # 绩效指标 cells whose 单位 is % → indicator row index
 
@@ -219,6 +220,7 @@ def test_annotated_marks_stand_out_in_libreoffice(tmp_path: Path) -> None:
     looks = {**first["steps"][0], **second["steps"][0]}
     assert looks["年度绩效指标!E6"]["back"] == FILLS[Severity.WARNING] and looks["年度绩效指标!E6"]["border"] > 0
     assert looks["部门整体!C13"]["back"] == FILLS[Severity.ERROR] and looks["部门整体!C13"]["border"] > 0
-    assert looks["年度绩效指标!F6"]["back"] == "FFF2CC"  # the 数值 beside it stays an ordinary input cell
+    # the 数值 beside it keeps its own look: here the grey of a locked common-indicator standard
+    assert looks["年度绩效指标!F6"]["back"] == PREFILL_BG.lstrip("#")
     legend = (looks["校验结果!G2"]["back"], looks["校验结果!G3"]["back"])
     assert legend == (FILLS[Severity.ERROR], FILLS[Severity.WARNING])
