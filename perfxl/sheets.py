@@ -171,6 +171,11 @@ def _about(w: _Writer, m: MergeResult) -> None:
         ),
         ("审核轮次", round_label(m.round, m.round_date)),
         *([("上一轮", m.previous_problem)] if m.previous_problem else []),
+        *(
+            [("共性指标库", f"{m.library.name}（{len(m.library.rows)} 条，SHA-256 {m.library.sha256}）")]
+            if m.library
+            else []
+        ),
         ("生成工具", f"perfxl {__version__}"),
         *[("超出行数上限", note) for note in w.notes],
     ]
