@@ -12,6 +12,7 @@ consolidated writer goes through XlsxWriter's public API only: slower, same cont
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from math import isfinite
 from typing import Any, Literal
 
@@ -146,6 +148,21 @@ class FastSheet(Worksheet):  # type: ignore[misc]
             self.previous_row = last + 1
         return overflow
 
+    prerendered: Rendered | None = None  # hyperlinks rendered by a worker (adopt_links)
+
+    def _write_hyperlinks(self) -> None:
+        """XlsxWriter's, or what a worker rendered with it when the whole sheet was rendered there
+        (its relationships were numbered from 1: hyperlinks are a sheet's first)."""
+        done = self.prerendered
+        if done is None:
+            super()._write_hyperlinks()
+            return
+        if self.hyperlinks or getattr(self, "rel_count", 0):  # not a layout a worker can have numbered
+            raise RuntimeError("hyperlinks rendered by a worker cannot join others")
+        self.fh.write(done.links_xml)
+        self.rel_count = len(done.rels)
+        self.external_hyper_links += [list(r) for r in done.rels]
+
     def _write_optimized_sheet_data(self) -> None:
         """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
         of XML, which XlsxWriter decodes and re-encodes as text on the way."""
@@ -203,14 +220,41 @@ class PartSink:
         return 0
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker rendered of a sheet: its <row> elements (a file) and, for a sheet rendered
+    whole, its <hyperlinks> element and their relationships, as XlsxWriter would write them."""
+
+    path: str
+    links_xml: str = ""
+    rels: tuple[tuple[str, str, str], ...] = ()
+    links: int = 0  # hyperlinks made (the sheet's hlink_count)
+    overflow: bool = False  # a link was refused for the per-sheet limit
+
+
 def render_rows(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
-                link_format: Any, folder: str) -> str:  # fmt: skip
-    """Worker: rows → a file of <row> elements in `folder`; returns its path."""
+                link_format: Any, folder: str, max_links: int = 0) -> Rendered:  # fmt: skip
+    """Worker: rows → a file of <row> elements in `folder`; with `max_links`, the rows are a
+    whole sheet's and their hyperlinks are rendered too (numbered from the sheet's first)."""
     fd, path = tempfile.mkstemp(suffix=".xml", dir=folder)
     with open(fd, "w", encoding="utf-8") as fh:
         sink: Any = PartSink(fh)  # duck-types the sheet attributes write_fast_rows uses
-        FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, 0)
-    return path
+        overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
+    if not sink.hyperlinks:
+        return Rendered(path, overflow=overflow)
+    ws = Worksheet()  # XlsxWriter's own element writers, on a scratch sheet
+    ws._set_filehandle(io.StringIO())
+    ws.hyperlinks = sink.hyperlinks
+    ws._write_hyperlinks()
+    rels = tuple(tuple(r) for r in ws.external_hyper_links)
+    return Rendered(path, ws.fh.getvalue(), rels, sink.hlink_count, overflow)
+
+
+def adopt_links(ws: Any, rendered: Rendered) -> None:
+    """Give a sheet the hyperlinks a worker rendered for it (see FastSheet._write_hyperlinks)."""
+    if rendered.links:
+        ws.prerendered = rendered
+        ws.hlink_count += rendered.links
 
 
 class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]

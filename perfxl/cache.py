@@ -52,9 +52,13 @@ class ReportCache:
                         self.path.unlink()
         return None
 
-    def key(self, path: Path, raw: bytes, year: int | None) -> str:
+    def prefix(self, year: int | None) -> str:
+        """What every key of a merge for `year` starts with (computed once per merge)."""
+        return _prefix(year, self.library)
+
+    def key(self, path: Path, raw: bytes, year: int | None, prefix: str | None = None) -> str:
         digest = hashlib.sha256(raw).hexdigest()
-        return f"{_prefix(year, self.library)}{path.resolve()}|{digest}"
+        return f"{prefix if prefix is not None else _prefix(year, self.library)}{path.resolve()}|{digest}"
 
     def get(self, key: str) -> FileReport | None:
         if self.db is None:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -301,9 +302,6 @@ def merge_cmd(
     重新汇总时读取上一轮的汇总工作簿（默认即输出文件），保留审核人员填写的核实情况、处理意见和处置，
     标出每个问题的状态；上一轮的文件另存一份带轮次和日期的副本。"""
     source = None if fresh else (previous or (output if output.exists() else None))
-    last = read_previous(source) if source is not None else None
-    if last is not None and last.problem and not quiet:
-        click.echo(f"提示：{last.problem}", err=True)
     files, skipped = collect(list(inputs))
     jobs = jobs or auto_jobs(len(files))
     show = not quiet and sys.stderr.isatty()
@@ -317,11 +315,14 @@ def merge_cmd(
             year=year,
             jobs=jobs,
             progress=bar.update,
-            previous=last,
+            previous=partial(read_previous, source) if source is not None else None,  # read while checking
             round_date=day,
             cache=store,
             indicators=indicators,
         )
+    last = result.previous
+    if last is not None and last.problem and not quiet:
+        click.echo(f"提示：{last.problem}", err=True)
     if last is not None and source is not None and source.resolve() == output.resolve():
         kept = keep_copy(output, last)
         if kept is not None and not quiet:

@@ -53,7 +53,7 @@ STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数�
                "unchecked": "无法校验"}  # fmt: skip
 
 
-PARALLEL_MIN_ROWS = 20_000  # below this, forking workers to render a sheet costs more than it saves
+PARALLEL_MIN_ROWS = 5_000  # below this, a worker rendering a sheet costs more than it saves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +88,9 @@ class _Writer:
         self.opts = options or WriterOptions()
         self.pool = pool
         self.scratch = scratch
-        self.pending: list[tuple[str, list[Future[str]], int, int]] = []
+        self.queued: list[tuple[str, int, int]] = []  # (sheet, piece, first row) not yet started
+        self.pending: list[tuple[str, list[Future[fast.Rendered]], int, int, int]] = []
+        self.asked: list[tuple[Future[fast.Rendered], tuple[str, int, int, str]]] = []  # in queue order
         self.out = out
         self.out_dir = out.parent
         self.notes: list[str] = []
@@ -159,14 +161,14 @@ class _Writer:
             count = limit
             body = islice(make(), limit)
         links = [c.kind == "link" for c in cols]
-        # pieces render all their rows: only for a table that fits the sheet, without links
+        # pieces render all their rows: only for a table that fits the sheet; with links, one piece
         if (
             self.opts.fast
             and self.pool is not None
             and isinstance(rows, Parts)
             and count >= self.opts.parallel_min_rows
             and not spilled
-            and not any(links)
+            and (not any(links) or len(rows.pieces) == 1)
         ):
             self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
             overflow = False
@@ -179,9 +181,7 @@ class _Writer:
                 for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                     overflow = self._cell(ws, r, c, col, value) or overflow
         if overflow:
-            self.notes.append(
-                f"“{name}”的链接超过 Excel 每表 {self.opts.max_links:,} 个的上限，其后各行的来源以文字列出"
-            )
+            self.notes.append(self._overflow_note(name))
         last = max(1, count)
         ws.autofilter(0, 0, last, len(cols) - 1)
         ws.freeze_panes(1, 0)
@@ -206,26 +206,59 @@ class _Writer:
         return ws
 
     def _start_pieces(self, name: str, parts: Parts, formats: list[Any], links: list[bool]) -> None:
-        assert self.pool is not None
+        """Queue a table for the workers; `launch` starts them (they fork once, on the first task,
+        so every table they are to render must be registered before)."""
         fast.header_out(self.sheets[name])  # the header row goes out first
+        pieces.PENDING[name] = (parts, formats, links, self.f["link"], self.opts.max_links if any(links) else 0)
+        first = 1
+        for i, (n, _make) in enumerate(parts.pieces):
+            self.queued.append((name, i, first))
+            first += n
+        # the note a refused link gives goes where the serial writer would have put it
+        self.pending.append((name, [], parts.count, len(formats), len(self.notes)))
+
+    def launch(self) -> None:
+        if not self.queued:
+            return
+        assert self.pool is not None
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
             fast.flush(sheet)
-        pieces.PENDING[name] = (parts, formats, links, self.f["link"])
-        first, futures = 1, []
-        for i, (n, _make) in enumerate(parts.pieces):
-            futures.append(self.pool.submit(pieces.render_piece, (name, i, first, self.scratch)))
-            first += n
-        self.pending.append((name, futures, parts.count, len(formats)))
+        futures = {name: fs for name, fs, *_ in self.pending}
+        for name, i, first in self.queued:
+            args = (name, i, first, self.scratch)
+            future = self.pool.submit(pieces.render_piece, args)
+            futures[name].append(future)
+            self.asked.append((future, args))
+        self.queued = []
 
     def finish(self) -> None:
-        """Splice the rows rendered by workers into their sheets, in order."""
-        for name, futures, count, ncols in self.pending:
+        """Splice the rows rendered by workers into their sheets, in order. What no worker has
+        started yet, this process renders itself (from the end of the queue): it has finished
+        its own sheets and would otherwise wait."""
+        self.launch()
+        for future, args in reversed(self.asked):
+            if future.cancel():
+                local: Future[fast.Rendered] = Future()
+                local.set_result(pieces.render_piece(args))
+                fs = next(fs for name, fs, *_ in self.pending if name == args[0])
+                fs[fs.index(future)] = local
+        self.asked = []
+        for name, futures, count, ncols, at in reversed(self.pending):
             ws = self.sheets[name]
+            overflow = False
             for future in futures:
-                fast.append_rows_file(ws, future.result())
+                done = future.result()
+                fast.append_rows_file(ws, done.path)
+                fast.adopt_links(ws, done)
+                overflow = overflow or done.overflow
             fast.set_extent(ws, count, ncols)
             pieces.PENDING.pop(name, None)
+            if overflow:
+                self.notes.insert(at, self._overflow_note(name))
         self.pending = []
+
+    def _overflow_note(self, name: str) -> str:
+        return f"“{name}”的链接超过 Excel 每表 {self.opts.max_links:,} 个的上限，其后各行的来源以文字列出"
 
     def spill(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[Any]]) -> Path:
         path = spill_csv(self.out, name, [c.header for c in cols], rows)
@@ -334,7 +367,8 @@ def write_consolidated(
         from perfxl.sheets import write_sheets  # the sheets' content; this module is how they get written
 
         w = _Writer(wb, out, pool, scratch, opts)
-        write_sheets(w, result, pieces=jobs if pool is not None else 1)
+        # one piece more than workers: this process renders what they have not started when it is done
+        write_sheets(w, result, pieces=jobs + 1 if pool is not None else 1)
     try:
         wb.close()
         os.replace(tmp, out)

@@ -109,6 +109,7 @@ class MergeResult:
     previous_problem: str = ""  # why the previous round could not be read ("" when it could, or none)
     changes: list[Change] = field(default_factory=list)  # what resubmitted entities changed
     library: Library | None = None  # the common indicators the forms were checked against
+    previous: PreviousRound | None = field(default=None, repr=False)  # the round this one follows
 
     def accepted(self, kind: str | None = None) -> list[FileReport]:
         return [
@@ -216,25 +217,33 @@ def merge_collected(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    previous: PreviousRound | None = None,
+    previous: PreviousRound | Callable[[], PreviousRound] | None = None,
     round_date: str = "",
     cache: Path | None = None,
     notes: Mapping[str, Notes] | None = None,
     indicators: Path | None = None,
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
-    With `cache` (a file), unchanged files reuse their check results from the last merge."""
+    With `cache` (a file), unchanged files reuse their check results from the last merge.
+    `previous` may be a function that reads it: it then runs while the workers check."""
     from perfxl.cache import ReportCache
     from perfxl.library import load_library
 
     entries = read_catalog(catalog) if catalog else []
     library = load_library(indicators)
     store = ReportCache(cache, library.sha256) if cache is not None else None
+    last: list[PreviousRound | None] = [None if callable(previous) else previous]
+
+    def read_last() -> None:
+        if callable(previous):
+            last[0] = previous()
+
     try:
         with fewer_collections():
-            reports = _checked(files, year, jobs, progress, store, indicators)
-        result = _joined(reports, files, skipped, entries, year, previous, round_date, store)
+            reports = _checked(files, year, jobs, progress, store, indicators, read_last)
+        result = _joined(reports, files, skipped, entries, year, last[0], round_date, store)
         result.library = library
+        result.previous = last[0]
     finally:
         if store is not None:
             store.close()
@@ -404,15 +413,18 @@ def _checked(
     progress: Progress | None,
     store: ReportCache | None,
     indicators: Path | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place
-    were checked before by this version, else checked now (and kept for next time)."""
+    were checked before by this version, else checked now (and kept for next time).
+    `meanwhile` runs while the workers check."""
     if store is None:
-        return check_files(files, year, jobs=jobs, progress=progress, indicators=indicators).files
+        return check_files(files, year, jobs=jobs, progress=progress, indicators=indicators, meanwhile=meanwhile).files
     keys: dict[int, str] = {}
+    prefix = store.prefix(year)
     for i, p in enumerate(files):
         try:
-            keys[i] = store.key(p, p.read_bytes(), year)
+            keys[i] = store.key(p, p.read_bytes(), year, prefix)
         except OSError:
             continue  # checked below, where the reader says why it cannot be read
     known = store.known(set(keys.values()))
@@ -420,6 +432,8 @@ def _checked(
     found: dict[int, FileReport] = {}
 
     def load() -> None:  # while the workers check what changed
+        if meanwhile is not None:
+            meanwhile()
         for i, k in keys.items():
             if k in known and (hit := store.get(k)) is not None:
                 found[i] = hit

@@ -1,6 +1,6 @@
-"""The largest sheet rendered in pieces by forked workers while the main process writes the
-others (`merge --jobs`); the pieces are spliced in order, so the workbook is byte-identical to the
-one written serially."""
+"""The largest sheets rendered by forked workers while the main process writes the others
+(`merge --jobs`): 绩效指标 in pieces, the sheets with links (交叉校验, 问题清单) whole; the
+pieces are spliced in order, so the workbook is byte-identical to the one written serially."""
 
 from __future__ import annotations
 
@@ -34,15 +34,18 @@ class Parts:
         return chain.from_iterable(make() for _, make in self.pieces)
 
 
-# What forked workers render: set by the parent just before the workers start.
-PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any]] = {}
+# What forked workers render: set by the parent before the workers start (they fork at the
+# first task and see only what was here then). The last item is the sheet's hyperlink limit:
+# 0 for pieces of a sheet without links, else the sheet is one piece, links rendered with it.
+PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any, int]] = {}
 
 
-def render_piece(args: tuple[str, int, int, str]) -> str:
-    """Worker: one piece of a table's rows → a file of <row> elements; returns its path."""
+def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
+    """Worker: one piece of a table's rows → a file of <row> elements (and its links)."""
     name, index, first_row, folder = args
-    parts, formats, links, link_format = PENDING[name]
-    return fast.render_rows(parts.pieces[index][1](), first_row, formats, links, link_format, folder)
+    parts, formats, links, link_format, max_links = PENDING[name]
+    make = parts.pieces[index][1]
+    return fast.render_rows(make(), first_row, formats, links, link_format, folder, max_links)
 
 
 @contextmanager

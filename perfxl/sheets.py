@@ -17,6 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__
 from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
+from perfxl.findings import Finding
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow
@@ -27,15 +28,17 @@ from perfxl.review import round_label, typed_target
 
 
 def write_sheets(w: _Writer, result: MergeResult, pieces: int = 1) -> None:
-    """Every sheet, in the order that lets forked workers start on the largest one first."""
-    _indicators(w, result, pieces=pieces)  # first: workers render it while the other sheets are written
+    """Every sheet; the largest first, so that forked workers render them (when the merge runs
+    with --jobs and they are large) while this process writes the others."""
+    _indicators(w, result, pieces=pieces)
+    _checks(w, result)
+    _findings(w, result)
+    w.launch()
     _roster(w, result)
     _dept(w, result)
     _tasks(w, result)
     _projects(w, result)
     _common(w, result)
-    _checks(w, result)
-    _findings(w, result)
     _changes(w, result)
     _overview(w, result)
     w.finish()
@@ -432,11 +435,13 @@ def _checks(w: _Writer, m: MergeResult) -> None:
     ]
     order = {"fail": 0, "incomplete": 1, "unchecked": 2, "skip": 3, "pass": 4}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
-    rows = []
-    for c in checks:
-        status, checked, advice, disposition, seen, rnd = _review_cells(m, c.key, c.status in ("fail", "incomplete"))
-        rows.append(
-            [
+
+    def rows() -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
+        for c in checks:
+            status, checked, advice, disposition, seen, rnd = _review_cells(
+                m, c.key, c.status in ("fail", "incomplete")
+            )
+            yield [
                 STATUS_TEXT.get(c.status, c.status),
                 c.severity.label if c.status == "fail" else "",
                 status,
@@ -457,9 +462,9 @@ def _checks(w: _Writer, m: MergeResult) -> None:
                 c.competent,
                 c.rule_id,
             ]
-        )
-    w.table("交叉校验", cols, rows, status_col=0)
-    w.review_columns("交叉校验", cols, len(rows), print_to="处置")
+
+    w.table("交叉校验", cols, Parts([(len(checks), rows)]), status_col=0)
+    w.review_columns("交叉校验", cols, len(checks), print_to="处置")
 
 
 NOTE_COLS = [Col("核实情况", 24, "note"), Col("处理意见", 24, "note"), Col("处置", 12, "note")]
@@ -489,12 +494,24 @@ def _findings(w: _Writer, m: MergeResult) -> None:
         first_change.setdefault((c.kind, c.entity), n)
     sev = {"error": 0, "warning": 1, "info": 2}
     findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
-    rows: list[list[Any]] = []
+    count = len(findings) + len(m.gone)
+
+    def rows() -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
+        yield from _finding_rows(w, m, findings, first_change)
+        yield from _gone_rows(m, len(findings))
+
+    w.table("问题清单", cols, Parts([(count, rows)]), status_col=1)
+    w.review_columns("问题清单", cols, count, print_to="处置")
+
+
+def _finding_rows(
+    w: _Writer, m: MergeResult, findings: list[Finding], first_change: dict[tuple[str, str], int]
+) -> Iterator[list[Any]]:
     for i, f in enumerate(findings, start=1):
         loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
         path = Path(f.file) if f.file else None
         status, checked, advice, disposition, seen, rnd = _review_cells(m, f.key, bool(f.key))
-        rows.append(
+        yield (
             [
                 i,
                 f.severity.label,
@@ -515,12 +532,15 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 f.rule,
             ]
         )
-    # problems of the last round that went away keep their rows and notes
-    for past, r in m.gone:
+
+
+def _gone_rows(m: MergeResult, before: int) -> Iterator[list[Any]]:
+    """Problems of the last round that went away keep their rows and notes."""
+    for n, (past, r) in enumerate(m.gone, start=before + 1):
         old = past.row
-        rows.append(
+        yield (
             [
-                len(rows) + 1,
+                n,
                 _plain(old.get("严重程度")),
                 r.status,
                 _plain(old.get("对象")),
@@ -539,8 +559,6 @@ def _findings(w: _Writer, m: MergeResult) -> None:
                 _plain(old.get("规则")),
             ]
         )
-    w.table("问题清单", cols, rows, status_col=1)
-    w.review_columns("问题清单", cols, len(rows), print_to="处置")
 
 
 def _change_link(row: int | None) -> tuple[str, str] | None:

@@ -348,14 +348,16 @@ def test_fast_rows_on_the_samples(
         assert "“交叉校验”的链接超过" in about and "“问题清单”的链接超过" in about
 
 
+@pytest.mark.parametrize("max_links", [65_000, 7])
 def test_parallel_pieces_write_the_same_bytes(
-    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, max_links: int
 ) -> None:
-    """With --jobs, forked workers render 绩效指标 in pieces; the workbook is byte-identical."""
+    """With --jobs, forked workers render 绩效指标 in pieces and the sheets with links whole
+    (their hyperlinks too, up to the limit, with the note beyond it); the workbook is byte-identical."""
     import perfxl.consolidated as consolidated
 
     result, first = merged
-    serial = write_consolidated(result, first.parent / "serial.xlsx")
+    serial = write_consolidated(result, first.parent / "serial.xlsx", options=WriterOptions(max_links=max_links))
     started: list[tuple[str, int]] = []
     real = consolidated._Writer._start_pieces
 
@@ -364,11 +366,40 @@ def test_parallel_pieces_write_the_same_bytes(
         real(self, name, parts, *args)
 
     monkeypatch.setattr(consolidated._Writer, "_start_pieces", spy)
-    parallel = write_consolidated(
-        result, first.parent / "parallel.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
-    )
-    assert started == [("绩效指标", 2)]
+    options = WriterOptions(parallel_min_rows=1, max_links=max_links)
+    parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2, options=options)
+    assert started[:3] == [("绩效指标", 3), ("交叉校验", 1), ("问题清单", 1)]  # a piece more than workers
     assert parallel.read_bytes() == serial.read_bytes()
+    wb = openpyxl.load_workbook(parallel)
+    links = [c.hyperlink.target for c in wb["交叉校验"]["M"] if c.hyperlink]
+    assert len(links) == (7 if max_links == 7 else 106) and links[0].endswith(".xlsx")
+    about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
+    assert ("“交叉校验”的链接超过" in about) == (max_links == 7)
+
+
+def test_pieces_no_worker_started_are_rendered_here(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The writer takes back what the workers have not started once its own sheets are done:
+    here no worker ever starts, so this process renders every piece; same bytes."""
+    from concurrent.futures import Executor, Future
+    from contextlib import contextmanager
+
+    import perfxl.pieces as pieces
+
+    class Idle(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            return Future()  # pending for ever unless taken back
+
+    @contextmanager
+    def idle_pool(jobs: int) -> Any:
+        yield Idle(), str(tmp_path)
+
+    result, first = merged
+    serial = write_consolidated(result, first.parent / "serial_idle.xlsx")
+    monkeypatch.setattr(pieces, "pool", idle_pool)
+    taken = write_consolidated(result, first.parent / "taken.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1))
+    assert taken.read_bytes() == serial.read_bytes()
 
 
 def test_automatic_jobs() -> None:
