@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +40,9 @@ class Finding:
     key: str = ""  # 问题编号 (review.py): stable across resubmissions and re-merges
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _FIELDS}  # flat: no deep copy as asdict makes
         d["severity"] = self.severity.value
         return d
+
+
+_FIELDS = tuple(f.name for f in fields(Finding))

@@ -165,7 +165,7 @@ def merge(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    previous: PreviousRound | None = None,
+    previous: PreviousRound | Callable[[], PreviousRound] | None = None,
     round_date: str = "",
     cache: str | Path | None = None,
     notes: Mapping[str, Notes] | None = None,

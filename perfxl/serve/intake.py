@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -299,20 +300,19 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
     staged = stage(store)
     jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
     output = out_dir / "汇总.xlsx"
-    previous = read_previous(output) if output.exists() else None
     notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
     result = merge(
         [staged],
         catalog=catalog_path(store),
         year=store.year or None,
-        previous=previous,
+        previous=partial(read_previous, output) if output.exists() else None,  # read while checking
         round_date=round_date,
         notes=notes,
         cache=out_dir / ".汇总.cache.sqlite",  # as the CLI's default: unchanged files are not checked again
         jobs=jobs,
     )
-    if previous is not None:
-        keep_copy(output, previous)
+    if result.previous is not None:
+        keep_copy(output, result.previous)
     write_consolidated(result, output, jobs=jobs)
     atomic_write(out_dir / "汇总.json", merge_json(result).encode("utf-8"))
     return output, out_dir / "汇总.json"
