@@ -35,6 +35,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "bench" / ".data")
     ap.add_argument("--uploads", type=int, default=25, help="uploads per uploader in the latency run")
     ap.add_argument("--profile", action="store_true", help="profile the incremental export, skip the rest")
+    ap.add_argument("--export-only", action="store_true", help="time the exports only (no web or load run)")
+    ap.add_argument("--repeat", type=int, default=3, help="incremental exports, each after another resubmission")
     args = ap.parse_args()
 
     from bench_merge import generate
@@ -81,7 +83,7 @@ def main() -> None:
         store.close()
         print(f"round of {len(files)} entities ready ({time.perf_counter() - t:.0f} s)")
 
-        if not args.profile:
+        if not args.profile and not args.export_only:
             web_timings(data, {e: links.tokens[i] for (_k, e), i in ids.items()}, len(files), args.uploads)
 
         store = Store(data)
@@ -90,25 +92,32 @@ def main() -> None:
         first = time.perf_counter() - t0
         from perfxl.exchange import export_file, fill_file
 
-        entity = store.find_entity(reports[0].kind, reports[0].entity)
-        assert entity is not None
-        corrected = fill_file(export_file(files[0]), Path(tmp) / "corrected.xlsx", seq="corrected")
-        n = intake.take_in(store, entity, corrected.read_bytes(), "更正.xlsx", source="bench", purpose="提交")
-        intake.submit(store, entity, n, "更正")
-        t0 = time.perf_counter()
-        if args.profile:
-            import cProfile
-            import pstats
+        times = []
+        for k in range(max(1, args.repeat)):  # each time another form comes back corrected
+            entity = store.find_entity(reports[k].kind, reports[k].entity)
+            assert entity is not None
+            corrected = fill_file(export_file(files[k]), Path(tmp) / f"corrected{k}.xlsx", seq="corrected")
+            n = intake.take_in(store, entity, corrected.read_bytes(), "更正.xlsx", source="bench", purpose="提交")
+            intake.submit(store, entity, n, "更正")
+            t0 = time.perf_counter()
+            if args.profile:
+                import cProfile
+                import pstats
 
-            cProfile.runctx("intake.export(store)", globals(), {"intake": intake, "store": store}, "/tmp/export.prof")
-            pstats.Stats("/tmp/export.prof").sort_stats("cumulative").print_stats(40)
-            return
-        intake.export(store)  # one changed file, the rest from the cache
-        again = time.perf_counter() - t0
+                cProfile.runctx(
+                    "intake.export(store)", globals(), {"intake": intake, "store": store}, "/tmp/export.prof"
+                )
+                pstats.Stats("/tmp/export.prof").sort_stats("cumulative").print_stats(40)
+                return
+            intake.export(store)  # one changed file, the rest from the cache
+            times.append(time.perf_counter() - t0)
         store.close()
-        print(f"consolidated workbook, {len(files)} submitted: first {first:.1f} s,"
-              f" after one resubmission {again:.1f} s  [target 3 s]")  # fmt: skip
-        load_run(data, links.tokens, Path(tmp))
+        print(
+            f"consolidated workbook, {len(files)} submitted: first {first:.1f} s, after one resubmission"
+            f" {statistics.median(times):.1f} s (runs: {', '.join(f'{x:.1f}' for x in times)})  [target 3 s]"
+        )
+        if not args.export_only:
+            load_run(data, links.tokens, Path(tmp))
 
 
 def web_timings(data: Path, tokens: dict[str, str], n: int, uploads: int) -> None:

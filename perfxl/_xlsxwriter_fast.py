@@ -95,53 +95,64 @@ class FastSheet(Worksheet):  # type: ignore[misc]
         was refused for the limit. The formats must already have their style index (`_Writer`)."""
         if self.constant_memory:
             self._write_single_row(first_row)  # flush what is pending (the header row)
-        fh = self.fh
+        write = self.fh.write
         xfs = [f' s="{f._get_xf_index()}"' if f is not None else "" for f in formats]
         link_xf = f' s="{link_format._get_xf_index()}"'
-        letters = [xl_col_to_name(c) for c in range(len(formats))]
+        opens = [f'<c r="{xl_col_to_name(c)}' for c in range(len(formats))]
         esc_ctrl = self._escape_control_characters
+        any_special = _ANY_SPECIAL.search
         overflow = False
         i = -1
         for i, row in enumerate(rows):  # i counts the rows afterwards
             rn = first_row + i + 1
-            texts = [v[1] if type(v) is tuple else v for v in row]
             # one search per row decides whether any cell needs escaping (tab never matches)
-            plain = not _ANY_SPECIAL.search("\t".join(v for v in texts if type(v) is str))
+            texts = [v if type(v) is str else v[1] for v in row if type(v) is str or type(v) is tuple]
+            plain = not any_special("\t".join([v for v in texts if type(v) is str]))
             out = [f'<row r="{rn}">']
             for c, v in enumerate(row):
+                t = type(v)
                 xf = xfs[c]
-                if type(v) is tuple:
-                    url, v = v
-                    if v is None or v == "":
+                if t is str:  # most cells: straight to the text below
+                    if not v:
                         continue
-                    if links[c]:
-                        if self.hlink_count < max_links and link_ok(url):
-                            xf = link_xf
-                            link = Url(url)
-                            link._text = v
-                            self.hyperlinks[rn - 1][c] = link
-                            self.hlink_count += 1
-                        else:
-                            overflow = overflow or self.hlink_count >= max_links
-                elif v is None or v == "":
+                elif v is None:
                     continue
-                if type(v) is bool:
-                    v = "是" if v else "否"
-                elif type(v) is int or (type(v) is float and isfinite(v)):
-                    out.append(f'<c r="{letters[c]}{rn}"{xf}><v>{v:.16G}</v></c>')
-                    continue
-                elif type(v) is float:
-                    v = NOT_A_NUMBER
-                text = v[:32767] if type(v) is str else str(v)[:32767]
-                if not plain or type(v) is not str:
+                else:
+                    if t is tuple:
+                        url, v = v
+                        if v is None or v == "":
+                            continue
+                        if links[c]:
+                            if self.hlink_count < max_links and link_ok(url):
+                                xf = link_xf
+                                link = Url(url)
+                                link._text = v
+                                self.hyperlinks[rn - 1][c] = link
+                                self.hlink_count += 1
+                            else:
+                                overflow = overflow or self.hlink_count >= max_links
+                        t = type(v)
+                    if t is bool:
+                        v, t = ("是" if v else "否"), str
+                    elif t is int or (t is float and isfinite(v)):
+                        out.append(f'{opens[c]}{rn}"{xf}><v>{v:.16G}</v></c>')
+                        continue
+                    elif t is float:
+                        v, t = NOT_A_NUMBER, str
+                    elif t is not str:
+                        v = str(v)
+                text = v if len(v) <= 32767 else v[:32767]
+                if not plain or t is not str:
                     if _NEEDS_ESCAPE.search(text):  # rare: control characters or literal _xHHHH_
                         text = esc_ctrl(text)
                     if _XML_SPECIAL.search(text):
                         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                out.append(f'<c r="{letters[c]}{rn}"{xf} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+                if text and (text[0].isspace() or text[-1].isspace()):
+                    out.append(f'{opens[c]}{rn}"{xf} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                else:
+                    out.append(f'{opens[c]}{rn}"{xf} t="inlineStr"><is><t>{text}</t></is></c>')
             out.append("</row>")
-            fh.write("".join(out))
+            write("".join(out))
         if i >= 0:
             last = first_row + i
             self._check_dimensions(last, len(formats) - 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -42,9 +43,13 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def die_with_parent(parent: int | None = None) -> None:
+def die_with_parent(parent: int | None = None, collect: bool = True) -> None:
     """Worker initializer: end this worker when the process that started it ends, even by
-    SIGKILL (Linux; elsewhere the pool's own shutdown has to do)."""
+    SIGKILL (Linux; elsewhere the pool's own shutdown has to do). `collect`: the cyclic
+    collector back on, which a merge turns off (`merging.fewer_collections`): checking makes
+    cyclic garbage; rendering rows (pieces) makes none and had better not scan the inherited heap."""
+    if collect:
+        gc.enable()
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):

@@ -193,18 +193,21 @@ def merge(
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """A merge builds hundreds of thousands of small, long-lived objects; with the default
-    thresholds the cyclic collector re-scans them over and over (about a fifth of a county
-    merge). Collect rarely while inside, as before afterwards. Forked workers inherit it."""
-    old = gc.get_threshold()
+    """A merge builds hundreds of thousands of small, long-lived objects and almost no cyclic
+    garbage; the cyclic collector would re-scan them over and over (a fifth of a county merge,
+    more in a long-running server whose own objects are frozen). It is off while inside, as
+    before afterwards; what was there before is frozen for forked workers (copy-on-write).
+    Workers that check files turn it back on (`isolate.die_with_parent`)."""
+    enabled = gc.isenabled()
     mine = gc.get_freeze_count() == 0  # leave a caller's own frozen objects (or an outer use) alone
     if mine:
         gc.freeze()
-    gc.set_threshold(50_000, 50, 1000)
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        if enabled:
+            gc.enable()
         if mine:
             gc.unfreeze()
 
@@ -241,7 +244,7 @@ def merge_collected(
     try:
         with fewer_collections():
             reports = _checked(files, year, jobs, progress, store, indicators, read_last)
-        result = _joined(reports, files, skipped, entries, year, last[0], round_date, store)
+            result = _joined(reports, files, skipped, entries, year, last[0], round_date, store)
         result.library = library
         result.previous = last[0]
     finally:
@@ -311,10 +314,13 @@ def _joined(
             )
     # the catalog decides who is expected; everything else is unexpected
     matched: set[tuple[str, str, str]] = set()
+    named: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)  # (kind, name) → keys
+    for seen in current:
+        named[(seen[0], seen[2])].append(seen)
     for e in entries:
         key = (e.kind, e.competent, e.name)
         if key not in current:
-            alt = [k for k in current if k[0] == e.kind and k[2] == e.name and k not in matched]
+            alt = [k for k in named[(e.kind, e.name)] if k not in matched]
             key = alt[0] if len(alt) == 1 else key
         if key in current:
             matched.add(key)
@@ -591,8 +597,9 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
         (o,) = evaluate(share, values)
         detail = f"{len(totals)} 张项目表合计，与部门项目支出对照（项目表可只覆盖部分项目）" if totals else ""
         out.append(_cross(o, dept, dsub.fields.get("exp_project"), detail, dept.path))
+    arrived = {id(r.catalog) for r in roster if r.catalog is not None and r.status == "accepted"}
     for e in entries:
-        got = any(r.catalog is e and r.status == "accepted" for r in roster)
+        got = id(e) in arrived
         out.append(
             CrossCheck(
                 rule_id="catalog.submitted",

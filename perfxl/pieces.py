@@ -59,7 +59,7 @@ def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
             max_workers=jobs,
             mp_context=multiprocessing.get_context("fork"),
             initializer=die_with_parent,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), False),
         ) as pool:
             yield pool, scratch
     finally:

@@ -290,6 +290,13 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
     files staged under names from the catalog, then `merge` + `write_consolidated` exactly as
     `perfxl merge export/提交 --catalog 目录.csv --year Y -o export/汇总.xlsx` would, with
     the previous export as the previous round and the notes typed in the browser on top."""
+    from perfxl.merging import fewer_collections
+
+    with fewer_collections():  # through the JSON: its result's objects are gone before the collector runs
+        return _export(store, round_date)
+
+
+def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     from perfxl.consolidated import write_consolidated
     from perfxl.merging import auto_jobs, merge
     from perfxl.output import atomic_write
