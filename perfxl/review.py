@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,7 +195,7 @@ def read_previous(path: Path) -> PreviousRound:
         for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
             if sheet not in wb.sheetnames:
                 continue
-            for rec in _records(wb[sheet]):
+            for rec in _keyed_records(wb.raw(sheet), "问题编号"):
                 key = str(rec.get("问题编号") or "").strip()
                 if not key:
                     continue
@@ -238,8 +239,12 @@ class _Book:
         self.sheetnames = list(self._book.sheet_names)
 
     def __getitem__(self, name: str) -> list[list[Any]]:
-        rows = self._book.get_sheet_by_name(name).to_python()
-        return [[None if v == "" else v for v in row] for row in rows]
+        return [[None if v == "" else v for v in row] for row in self.raw(name)]
+
+    def raw(self, name: str) -> list[list[Any]]:
+        """Rows as calamine gives them: an empty cell is ""."""
+        rows: list[list[Any]] = self._book.get_sheet_by_name(name).to_python()
+        return rows
 
     def close(self) -> None:
         self._book.close()
@@ -252,6 +257,20 @@ def _records(ws: Any) -> list[dict[str, Any]]:
         return []
     names = [str(h) if h is not None else "" for h in head]
     return [dict(zip(names, row, strict=False)) for row in rows if row and any(v is not None for v in row)]
+
+
+def _keyed_records(rows: list[list[Any]], key: str) -> Iterator[dict[str, Any]]:
+    """`_records` of the rows whose `key` column holds something (the others are not read further:
+    a county's 交叉校验 has tens of thousands of rows)."""
+    it = iter(rows)
+    head = next(it, None)
+    if not head or key not in head:
+        return
+    names = ["" if h in (None, "") else str(h) for h in head]
+    k = names.index(key)
+    for row in it:
+        if k < len(row) and row[k] not in (None, ""):
+            yield dict(zip(names, [None if v == "" else v for v in row], strict=False))
 
 
 def _text(v: Any) -> str:
