@@ -164,3 +164,30 @@ def a1(row: int, col: int) -> str:
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     return str(xl_rowcol_to_cell(row, col))
+
+
+def test_a_library_for_project_forms_uses_the_same_mechanism(tmp_path: Path) -> None:
+    """Empty by default for project forms; a bureau row with 适用表类型 项目支出 is prefilled and
+    locked in the project template, and its absence from a project form is an error."""
+    from perfxl.template import write_template
+
+    own = tmp_path / "共性指标.csv"
+    own.write_text(
+        DEFAULT.read_text(encoding="utf-8") + "区级,产出指标,时效指标,资金支付及时率,≥,95,%,项目支出,是,否\n",
+        encoding="utf-8",
+    )
+    lib = load_library(own)
+    assert [c.level3 for c in lib.for_kind("project")] == ["资金支付及时率"]
+    path = write_template("project", 2024, tmp_path, indicators=lib)
+    ws = openpyxl.load_workbook(path)["绩效指标"]
+    first = next(r for r in ws.iter_rows() if any(c.value == "资金支付及时率" for c in r))
+    assert all(c.protection.locked for c in first if c.value not in (None, ""))
+    (fresh,) = check_paths([path], year=2024, indicators=own).files
+    assert [f for f in fresh.findings if f.rule.startswith("library.")] == []
+    sample = sorted(SAMPLES.glob("项目支出_*.xlsx"))[0]
+    (r,) = check_paths([sample], year=2024, indicators=own).files
+    assert [f.message for f in r.findings if f.rule == "library.missing"] == [
+        "缺少区级共性指标“资金支付及时率”（产出指标/时效指标，标准 ≥95%）"
+    ]
+    (default,) = check_paths([sample], year=2024).files
+    assert not [f for f in default.findings if f.rule.startswith("library.")]
