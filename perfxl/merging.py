@@ -35,6 +35,7 @@ from perfxl.review import (
     Review,
     anchor_of,
     changes,
+    field_cells,
     gone,
     problem_key,
     review,
@@ -461,9 +462,15 @@ def _checked(
 def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
     """问题编号 of every check row: for a failing one, the same number as its finding."""
     subs = {r.path: r.report.submission for r in roster if r.status == "accepted" and r.report and r.path}
+    places: dict[int, dict[tuple[str, str], str]] = {}  # per submission, made once
     for c in checks:
         sub = subs.get(c.path) if c.path else None
-        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell) if c.loc else ""
+        fields = None
+        if sub is not None:
+            fields = places.get(id(sub))
+            if fields is None:
+                fields = places[id(sub)] = field_cells(sub)
+        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell, fields) if c.loc else ""
         if c.rule_id == "cross.task_vs_project" and c.status == "skip" and c.kind == "project":
             anchor = "unlisted"
         c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)

@@ -41,14 +41,23 @@ def problem_key(year: int | None, kind: str, entity: str, rule: str, anchor: str
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10].upper()
 
 
-def anchor_of(sub: Submission | None, sheet: str, cell: str) -> str:
+def field_cells(sub: Submission) -> dict[tuple[str, str], str]:
+    """(sheet, cell) → field id, the first field at a place (as anchor_of would find it)."""
+    out: dict[tuple[str, str], str] = {}
+    for fid, loc in sub.fields.items():
+        out.setdefault((loc.sheet, loc.cell), fid)
+    return out
+
+
+def anchor_of(sub: Submission | None, sheet: str, cell: str, fields: dict[tuple[str, str], str] | None = None) -> str:
     """What a cell is, in terms that survive moved rows: field:<id>, <table>:<row key>:<column>,
-    or (totals, labels: fixed places in every copy) the cell itself."""
+    or (totals, labels: fixed places in every copy) the cell itself. `fields`: field_cells(sub),
+    for a caller that anchors many cells of one submission."""
     if sub is None or not cell:
         return f"sheet:{sheet}" if sheet else ""
-    for fid, loc in sub.fields.items():
-        if loc.sheet == sheet and loc.cell == cell:
-            return f"field:{fid}"
+    fid = (fields if fields is not None else field_cells(sub)).get((sheet, cell))
+    if fid is not None:
+        return f"field:{fid}"
     r, c = xl_cell_to_rowcol(cell)
     for (tid, cid), (sh, first, col) in sub.columns.items():
         if sh != sheet or col != c or r < first:
@@ -72,8 +81,9 @@ def keyed(findings: list[Finding], year: int | None, kind: str, entity: str, sub
     """The findings of one file with their problem numbers; true duplicates (same rule, same
     anchor) are told apart by a counter."""
     seen: Counter[tuple[str, str]] = Counter()
+    fields = field_cells(sub) if sub is not None else None
     for f in findings:
-        anchor = anchor_of(sub, f.sheet, f.cell) or fallback
+        anchor = anchor_of(sub, f.sheet, f.cell, fields) or fallback
         seen[(f.rule, anchor)] += 1
         n = seen[(f.rule, anchor)]
         # set in place: a county's findings are many, and nobody else holds these yet
