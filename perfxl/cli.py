@@ -388,8 +388,20 @@ def serve_group() -> None:
 @click.option(
     "--demo", is_flag=True, help="载入 samples/ 中的 13 张公开表作为演示数据（未给目录时使用 samples/catalog.csv）。"
 )
+@click.option(
+    "--indicators",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="本轮使用的共性指标库（.csv）：下载的模板按它预填，上传和汇总按它校验；默认使用内置的 2024 年区级共性指标。",
+)
 def serve_init(
-    data: Path, catalog: Path | None, year: int, admin: str, base_url: str, deadline: str, demo: bool
+    data: Path,
+    catalog: Path | None,
+    year: int,
+    admin: str,
+    base_url: str,
+    deadline: str,
+    demo: bool,
+    indicators: Path | None,
 ) -> None:
     """创建收集轮次：每个目录对象一个上传链接（写入“上传链接.xlsx”），以及管理员账号。"""
     _serve_modules()
@@ -402,7 +414,7 @@ def serve_init(
     try:
         links = intake.init_round(
             data, catalog, year, admin=admin, password=_password("PERFXL_ADMIN_PASSWORD", "管理员密码"),
-            base_url=base_url, deadline=deadline,
+            base_url=base_url, deadline=deadline, indicators=indicators,
         )  # fmt: skip
     except FileExistsError as exc:
         raise click.UsageError(str(exc)) from exc

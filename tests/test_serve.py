@@ -241,6 +241,53 @@ def test_hostile_uploads_are_findings_and_limits_hold(data: tuple[Path, dict[str
     assert "不是本单位" in wrong.get("/my/v/1").text
 
 
+def test_a_round_with_the_bureaus_own_common_indicators(tmp_path: Path) -> None:
+    """`serve init --indicators`: the departments' templates are prefilled with the bureau's
+    standard, uploads and the export are checked against it (the export still equals `perfxl merge
+    --indicators`); an unusable library creates nothing."""
+    import io
+
+    import openpyxl
+
+    from perfxl.library import DEFAULT, LibraryError
+
+    own = tmp_path / "我们的共性指标.csv"
+    own.write_text(
+        DEFAULT.read_text(encoding="utf-8").replace("结转结余率,≤,9,%", "结转结余率,≤,15,%"), encoding="utf-8"
+    )
+    bad = tmp_path / "坏的.csv"
+    bad.write_text("三级指标,数值\n结转结余率,9\n", encoding="utf-8")
+    with pytest.raises(LibraryError):
+        intake.init_round(tmp_path / "nothing", SAMPLES / "catalog.csv", 2024, admin="a", password=PASSWORD,
+                          indicators=bad)  # fmt: skip
+    assert not (tmp_path / "nothing").exists()
+    folder = tmp_path / "data"
+    links = intake.init_round(folder, SAMPLES / "catalog.csv", 2024, admin="admin", password=PASSWORD, indicators=own)
+    store = Store(folder)
+    token = next(links.tokens[e.id] for e in store.entities() if e.name == MZ)
+    store.close()
+    dept = as_dept(folder, token)
+    ws = openpyxl.load_workbook(io.BytesIO(dept.get("/my/template").data))["年度绩效指标"]
+    row = next(r for r in ws.iter_rows(values_only=True) if "结转结余率" in r)
+    assert 15 in row and 9 not in row
+    upload(dept, SAMPLES / f"部门整体_02_{MZ}.xlsx")
+    assert "共性指标“结转结余率”的目标 ≤9 % 与区级标准 ≤15% 不一致" in dept.get("/my/v/1").text
+    ops.load_demo(folder)
+    assert as_staff(folder).post("/export").status_code == 303
+    web = (folder / "export" / "汇总.xlsx").read_bytes()
+    (folder / "export" / "汇总.xlsx").unlink()
+    cli = CliRunner().invoke(main, ["merge", str(folder / "export" / "提交"), "--catalog", str(folder / "目录.csv"),
+                                    "--year", "2024", "-o", str(folder / "export" / "汇总.xlsx"), "--indicators",
+                                    str(folder / "共性指标.csv"), "--fresh", "--no-cache", "-q"])  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert (folder / "export" / "汇总.xlsx").read_bytes() == web
+    sheets = openpyxl.load_workbook(io.BytesIO(web))["共性指标对照"]
+    assert any("※≤9 %" in str(c) for r in sheets.iter_rows(values_only=True) for c in r)
+    about = " ".join(str(c) for r in openpyxl.load_workbook(io.BytesIO(web))["说明"].iter_rows(values_only=True)
+                     for c in r if c)  # fmt: skip
+    assert "共性指标.csv（16 条" in about
+
+
 def test_the_consolidated_workbook_is_what_perfxl_merge_writes(data: tuple[Path, dict[str, str]]) -> None:
     """Byte-identical to the CLI over the same accepted files; a note typed in the browser is
     in it; notes typed in the workbook come back as the browser's."""

@@ -44,9 +44,14 @@ def init_round(
     password: str,
     base_url: str = "http://127.0.0.1:8000",
     deadline: str = "",
+    indicators: Path | None = None,
 ) -> Links:
-    """A new data folder: the catalog's entities with one secret link each, the admin account."""
+    """A new data folder: the catalog's entities with one secret link each, the admin account;
+    with `indicators`, the bureau's common-indicator library for the round's templates and checks."""
+    from perfxl.library import load_library
+
     entries = read_catalog(catalog)
+    library = load_library(indicators)  # an unusable library: LibraryError before anything is created
     if (data / "perfxl.sqlite").exists():
         raise FileExistsError(f"{data} 已经有一个收集轮次")
     for sub in ("files", "inbox", "export", "annotated"):
@@ -62,6 +67,9 @@ def init_round(
                 "catalog", catalog.read_bytes().decode("utf-8", "replace") if catalog.suffix == ".csv" else ""
             )
             shutil.copyfile(catalog, data / f"目录{catalog.suffix}")
+            if indicators is not None:
+                shutil.copyfile(indicators, data / LIBRARY_FILE)
+            store.set_meta("indicators", f"{library.name} {library.sha256}")
             for e in entries:
                 cur = store.db.execute(
                     "INSERT INTO entities (kind, category, seq, name, competent) VALUES (?, ?, ?, ?, ?)",
@@ -74,6 +82,20 @@ def init_round(
         return Links(links_workbook(store, tokens, base_url, data / "上传链接.xlsx"), tokens)
     finally:
         store.close()
+
+
+LIBRARY_FILE = "共性指标.csv"  # the bureau's library, when the round has its own
+
+
+def library_path(store: Store) -> Path | None:
+    """The round's common-indicator library (None: the packaged one)."""
+    path = store.data / LIBRARY_FILE
+    return path if path.exists() else None
+
+
+def check(store: Store, path: Path) -> FileReport:
+    """A file checked as this round checks: its year, its library, in a worker with limits."""
+    return check_limited(path, store.year or None, indicators=library_path(store))
 
 
 def links_workbook(store: Store, tokens: dict[int, str], base_url: str, out: Path) -> Path:
@@ -132,7 +154,7 @@ def take_in(store: Store, entity: Entity, raw: bytes, filename: str, *, source: 
             pass  # the same bytes under the same name, linked by a concurrent upload
         except OSError:
             shutil.copyfile(store.data / "files" / sha, checked)
-    report = check_limited(checked, store.year or None)
+    report = check(store, checked)
     rows = _findings(report, entity)
     counts = {s: sum(r["severity"] == s.value for r in rows) for s in Severity}
     template = report.submission.meta.spec_version if report.submission else ""
@@ -269,7 +291,7 @@ def take_inbox(store: Store) -> tuple[int, list[str]]:
     taken, left = 0, []
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
         raw = path.read_bytes()
-        report = check_limited(path, store.year or None)
+        report = check(store, path)
         entity = store.find_entity(report.kind, report.entity) if report.entity else None
         if entity is None:
             left.append(f"{path.name}：无法对应到目录中的对象（{report.entity or '未识别出名称'}）")
@@ -313,6 +335,7 @@ def _export(store: Store, round_date: str) -> tuple[Path, Path]:
         catalog=catalog_path(store),
         year=store.year or None,
         previous=partial(read_previous, output) if output.exists() else None,  # read while checking
+        indicators=library_path(store),
         round_date=round_date,
         notes=notes,
         cache=out_dir / ".汇总.cache.sqlite",  # as the CLI's default: unchanged files are not checked again

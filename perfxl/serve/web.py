@@ -198,6 +198,7 @@ def _department_routes(app: Flask) -> None:
     @app.get("/my/template")
     def template() -> Response:
         from perfxl.forms import get_spec
+        from perfxl.library import load_library
         from perfxl.package import CopyInfo
         from perfxl.template import render_template as render_form
         from perfxl.template import template_filename
@@ -206,7 +207,10 @@ def _department_routes(app: Flask) -> None:
         info = CopyInfo(entity=e.name, competent=e.competent, category=e.category, seq=e.seq)
         spec = get_spec(e.kind)
         year = _store().year
-        return _attachment(render_form(spec, year, info=info), template_filename(spec, year, info), XLSX)
+        path = intake.library_path(_store())
+        library = load_library(path) if path is not None else None  # the round's own, else the packaged one
+        data = render_form(spec, year, info=info, indicators=library)
+        return _attachment(data, template_filename(spec, year, info), XLSX)
 
     @app.post("/my/upload")
     def upload() -> Response:
@@ -259,13 +263,12 @@ def _department_routes(app: Flask) -> None:
 def _annotated(store: Store, row: Any) -> Path | None:
     """The marked-up copy of a stored version (made once, in a worker like every check)."""
     from perfxl.annotate import annotate
-    from perfxl.serve.worker import check_limited
 
     folder = store.data / "annotated" / str(row["sha256"])
     done = next(folder.glob("*.xlsx"), None) if folder.exists() else None
     if done is not None:
         return done
-    report = check_limited(intake.stored(store.data, row["sha256"], row["ext"]), store.year or None)
+    report = intake.check(store, intake.stored(store.data, row["sha256"], row["ext"]))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         return annotate(report, folder)
@@ -516,10 +519,9 @@ def _changes(store: Store, uploads: list[Any], shown: Any) -> list[Any]:
     if older is None:
         return []
     from perfxl.review import changes, snapshot
-    from perfxl.serve.worker import check_limited
 
-    new = check_limited(intake.stored(store.data, shown["sha256"], shown["ext"]), store.year or None)
-    old = check_limited(intake.stored(store.data, older["sha256"], older["ext"]), store.year or None)
+    new = intake.check(store, intake.stored(store.data, shown["sha256"], shown["ext"]))
+    old = intake.check(store, intake.stored(store.data, older["sha256"], older["ext"]))
     if not (new.submission and new.submission.data and old.submission and old.submission.data):
         return []
     before = {k: v for k, (v, _loc) in snapshot(old.submission).items()}

@@ -24,7 +24,7 @@ TIMEOUT_S = 60.0
 MEMORY_MB = 2048
 
 
-def _run(conn: Any, path: str, year: int | None, memory_mb: int, parent: int) -> None:
+def _run(conn: Any, path: str, year: int | None, memory_mb: int, parent: int, indicators: str | None = None) -> None:
     die_with_parent(parent)
     if sys.platform.startswith("linux"):
         import resource
@@ -33,7 +33,7 @@ def _run(conn: Any, path: str, year: int | None, memory_mb: int, parent: int) ->
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        (report,) = check_paths([Path(path)], year=year).files
+        (report,) = check_paths([Path(path)], year=year, indicators=indicators).files
         conn.send(report)
     except MemoryError:
         conn.send("memory")
@@ -42,13 +42,21 @@ def _run(conn: Any, path: str, year: int | None, memory_mb: int, parent: int) ->
 
 
 def check_limited(
-    path: Path, year: int | None, *, timeout: float = TIMEOUT_S, memory_mb: int = MEMORY_MB
+    path: Path,
+    year: int | None,
+    *,
+    timeout: float = TIMEOUT_S,
+    memory_mb: int = MEMORY_MB,
+    indicators: Path | None = None,
 ) -> FileReport:
-    """The file's report, or a rejected report saying which limit it hit (never raises)."""
+    """The file's report, or a rejected report saying which limit it hit (never raises).
+    `indicators`: the round's common-indicator library (None: the packaged one)."""
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(  # type: ignore[attr-defined]
-        target=_run, args=(send, str(path), year, memory_mb, os.getpid()), daemon=True
+        target=_run,
+        args=(send, str(path), year, memory_mb, os.getpid(), str(indicators) if indicators else None),
+        daemon=True,
     )
     proc.start()
     send.close()
