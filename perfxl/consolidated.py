@@ -234,8 +234,10 @@ class _Writer:
     def finish(self) -> None:
         """Splice the rows rendered by workers into their sheets, in order. What no worker has
         started yet, this process renders itself (from the end of the queue): it has finished
-        its own sheets and would otherwise wait."""
+        its own sheets and would otherwise wait; and what a worker failed to render (killed, out
+        of memory), it renders again."""
         self.launch()
+        args_of = {id(future): args for future, args in self.asked}
         for future, args in reversed(self.asked):
             if future.cancel():
                 local: Future[fast.Rendered] = Future()
@@ -247,7 +249,10 @@ class _Writer:
             ws = self.sheets[name]
             overflow = False
             for future in futures:
-                done = future.result()
+                try:
+                    done = future.result()
+                except Exception:  # BrokenProcessPool and the like: the piece is rendered here instead
+                    done = pieces.render_piece(args_of[id(future)])
                 fast.append_rows_file(ws, done.path)
                 fast.adopt_links(ws, done)
                 overflow = overflow or done.overflow

@@ -402,6 +402,36 @@ def test_pieces_no_worker_started_are_rendered_here(
     assert taken.read_bytes() == serial.read_bytes()
 
 
+def test_a_worker_that_dies_costs_nothing(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Pieces whose worker died (killed, out of memory) are rendered by the writer: same bytes."""
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+    from contextlib import contextmanager
+
+    import perfxl.pieces as pieces
+
+    class Dead(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.set_running_or_notify_cancel()
+            future.set_exception(BrokenProcessPool("a worker died"))
+            return future
+
+    @contextmanager
+    def dead_pool(jobs: int) -> Any:
+        yield Dead(), str(tmp_path)
+
+    result, first = merged
+    serial = write_consolidated(result, first.parent / "serial_dead.xlsx")
+    monkeypatch.setattr(pieces, "pool", dead_pool)
+    redone = write_consolidated(
+        result, first.parent / "redone.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
+    )
+    assert redone.read_bytes() == serial.read_bytes()
+
+
 def test_automatic_jobs() -> None:
     import os
 
