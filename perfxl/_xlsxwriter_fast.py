@@ -42,7 +42,7 @@ def probe() -> str:
     """ "" when every private name used here exists; else the first one missing."""
     needs = [
         (Worksheet, ("_write_single_row", "_check_dimensions", "_write_optimized_sheet_data", "_xml_start_tag",
-                     "_xml_end_tag", "_xml_empty_tag")),
+                     "_xml_end_tag", "_xml_empty_tag", "_write_hyperlinks", "_set_filehandle")),
         (Format, ("_get_xf_index",)),
         (XMLwriter, ("_escape_control_characters",)),
         (xlsxwriter.Workbook, ("_store_workbook",)),
@@ -55,6 +55,10 @@ def probe() -> str:
     url = Url("https://example.invalid")
     if not hasattr(url, "_text"):
         return "Url._text"
+    sheet = Worksheet()
+    for name in ("hyperlinks", "external_hyper_links", "rel_count", "hlink_count"):
+        if not hasattr(sheet, name):
+            return f"Worksheet.{name}"
     return ""
 
 
