@@ -11,6 +11,7 @@ import gc
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,7 +26,7 @@ from perfxl.derive import listed_projects
 from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
-from perfxl.isolate import check_files
+from perfxl.isolate import check_files, die_with_parent
 from perfxl.read import Loc
 from perfxl.review import (
     Change,
@@ -237,20 +238,26 @@ def merge_collected(
     library = load_library(indicators)
     store = ReportCache(cache, library.sha256) if cache is not None else None
     last: list[PreviousRound | None] = [None if callable(previous) else previous]
+    aside = None
 
     def read_last() -> None:
         if callable(previous):
-            last[0] = previous()
+            last[0] = _collect(aside, previous)
 
     try:
+        aside = _aside(previous) if callable(previous) else None
         with fewer_collections():
-            reports = _checked(files, year, jobs, progress, store, indicators, read_last)
+            reports = _checked(files, year, jobs, progress, store, indicators, read_last if aside is None else None)
+            if aside is not None:
+                read_last()
             result = _joined(reports, files, skipped, entries, year, last[0], round_date, store)
         result.library = library
         result.previous = last[0]
     finally:
         if store is not None:
             store.close()
+        if aside is not None:  # collected, or left behind by an error: either way, no process stays
+            aside[0].shutdown(wait=False, cancel_futures=True)
     for key, typed in (notes or {}).items():
         if key in result.reviews:
             result.reviews[key].notes = typed
@@ -258,6 +265,33 @@ def merge_collected(
         if past.key in (notes or {}):
             state.notes = (notes or {})[past.key]
     return result
+
+
+def _aside(read: Callable[[], PreviousRound]) -> tuple[Any, Future[PreviousRound]] | None:
+    """Read the previous round in a forked process while this one hashes, checks and loads
+    (None where processes cannot be forked: then it is read here, while the workers check)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )  # fmt: skip
+    return pool, pool.submit(read)
+
+
+def _collect(aside: tuple[Any, Future[PreviousRound]] | None, read: Callable[[], PreviousRound]) -> PreviousRound:
+    if aside is None:
+        return read()
+    pool, future = aside
+    try:
+        return future.result()
+    except Exception:  # the reader died: read it here
+        return read()
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _joined(

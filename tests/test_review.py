@@ -171,6 +171,22 @@ def test_a_problem_gone_without_a_resubmission_is_unreviewed(tmp_path: Path) -> 
     assert all(r.status == OPEN for r in second.reviews.values() if r.first_seen == "2026-01-05")
 
 
+def test_the_previous_round_read_aside_is_the_same_round(tmp_path: Path) -> None:
+    """Given as a function, the previous round is read in a forked process while the merge runs;
+    a function that cannot travel there (a lambda) is read here. Same workbook either way."""
+    from functools import partial
+
+    files = sorted(SAMPLES.glob("*.xlsx"))
+    out = write_consolidated(merge(files, catalog=CATALOG, year=2024, round_date="2026-01-05"), tmp_path / "汇总.xlsx")
+    rest = [p for p in files if "两馆免费开放" not in p.name]
+    books = []
+    for i, previous in enumerate([read_previous(out), partial(read_previous, out), lambda: read_previous(out)]):
+        result = merge(rest, catalog=CATALOG, year=2024, previous=previous, round_date="2026-02-10")
+        assert result.previous is not None and result.previous.number == 1
+        books.append(write_consolidated(result, tmp_path / str(i) / "汇总.xlsx").read_bytes())
+    assert books[0] == books[1] == books[2]
+
+
 def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Path) -> None:
     out = tmp_path / "汇总.xlsx"
     files = [str(p) for p in sorted(SAMPLES.glob("*.xlsx"))]
