@@ -327,9 +327,11 @@ def merge_cmd(
         kept = keep_copy(output, last)
         if kept is not None and not quiet:
             click.echo(f"上一轮汇总另存为 {printable(kept)}", err=True)
-    write_consolidated(result, output, jobs=jobs)
+    text: list[str] = []
+    meanwhile = (lambda: text.append(merge_json(result))) if json_path is not None else None
+    write_consolidated(result, output, jobs=jobs, meanwhile=meanwhile)  # the JSON while workers finish
     if json_path is not None:
-        atomic_write(json_path, merge_json(result).encode("utf-8"))
+        atomic_write(json_path, text[0].encode("utf-8"))
     if not quiet:
         fails = sum(c.status == "fail" for c in result.checks)
         click.echo(

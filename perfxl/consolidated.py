@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
@@ -82,9 +82,16 @@ class Col:
 
 class _Writer:
     def __init__(
-        self, wb: Any, out: Path, pool: Executor | None = None, scratch: str = "", options: WriterOptions | None = None
+        self,
+        wb: Any,
+        out: Path,
+        pool: Executor | None = None,
+        scratch: str = "",
+        options: WriterOptions | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> None:
         self.wb = wb
+        self.meanwhile = meanwhile
         self.opts = options or WriterOptions()
         self.pool = pool
         self.scratch = scratch
@@ -245,6 +252,9 @@ class _Writer:
                 fs = next(fs for name, fs, *_ in self.pending if name == args[0])
                 fs[fs.index(future)] = local
         self.asked = []
+        if self.meanwhile is not None:
+            self.meanwhile()
+            self.meanwhile = None
         for name, futures, count, ncols, at in reversed(self.pending):
             ws = self.sheets[name]
             overflow = False
@@ -334,10 +344,17 @@ class _Writer:
 
 
 def write_consolidated(
-    result: MergeResult, out: str | Path, *, jobs: int = 1, options: WriterOptions | None = None
+    result: MergeResult,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    options: WriterOptions | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
-    available), workers render the largest sheet while this process writes the others."""
+    available), workers render the largest sheets while this process writes the others;
+    `meanwhile` runs here once this process has nothing left but to wait for them (or at the
+    end, without workers): the JSON of the same result, for instance."""
     out = Path(out)
     opts = options or WriterOptions()
     if opts.fast_rows and not fast.AVAILABLE:
@@ -371,7 +388,7 @@ def write_consolidated(
     with fewer_collections(), pieces.pool(jobs if opts.fast else 1) as (pool, scratch):
         from perfxl.sheets import write_sheets  # the sheets' content; this module is how they get written
 
-        w = _Writer(wb, out, pool, scratch, opts)
+        w = _Writer(wb, out, pool, scratch, opts, meanwhile)
         # one piece more than workers: this process renders what they have not started when it is done
         write_sheets(w, result, pieces=jobs + 1 if pool is not None else 1)
     try:

@@ -343,8 +343,9 @@ def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     )
     if result.previous is not None:
         keep_copy(output, result.previous)
-    write_consolidated(result, output, jobs=jobs)
-    atomic_write(out_dir / "汇总.json", merge_json(result).encode("utf-8"))
+    text: list[str] = []
+    write_consolidated(result, output, jobs=jobs, meanwhile=lambda: text.append(merge_json(result)))
+    atomic_write(out_dir / "汇总.json", text[0].encode("utf-8"))
     return output, out_dir / "汇总.json"
 
 
