@@ -454,6 +454,34 @@ def test_concurrent_uploads_are_all_stored_and_accounted_for(data: tuple[Path, d
     assert (total, per[0], per[1]) == (len(names) * len(files), len(names), len(files))
 
 
+def test_the_same_bytes_stored_at_once_from_many_threads(tmp_path: Path) -> None:
+    """Uploads of identical bytes race to store and place one file: none of them fails, and
+    the file is whole whoever came first (a CI run once saw this race end in a 500)."""
+    (tmp_path / "files").mkdir()
+    raw = (SAMPLES / f"部门整体_02_{MZ}.xlsx").read_bytes()
+    failures: list[BaseException] = []
+    start = threading.Barrier(12)
+
+    def one() -> None:
+        try:
+            start.wait()
+            for _ in range(20):
+                sha = intake.store_file(tmp_path, raw)
+                intake._place(tmp_path / "files" / sha, intake.stored(tmp_path, sha, ".xlsx"))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    names = sorted(p.name for p in (tmp_path / "files").iterdir())
+    assert len(names) == 2 and not any(n.endswith(".tmp") for n in names)
+    assert all(p.read_bytes() == raw for p in (tmp_path / "files").iterdir())
+
+
 def test_a_killed_server_loses_no_earlier_upload(data: tuple[Path, dict[str, str]]) -> None:
     """SIGKILL in the middle of an upload: the database stays consistent, every finished
     upload is still there after a restart, and the server takes uploads again."""

@@ -130,8 +130,32 @@ def store_file(data: Path, raw: bytes) -> str:
     if not path.exists():  # two uploads of the same bytes at once: each its own temporary file
         tmp = path.with_name(f".{sha}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         tmp.write_bytes(raw)
-        os.replace(tmp, path)
+        try:
+            _place(tmp, path)  # the first one stays: a file in use is never replaced
+        finally:
+            tmp.unlink(missing_ok=True)
     return sha
+
+
+def _place(src: Path, dst: Path) -> None:
+    """`dst` with `src`'s bytes, unless it exists: a hard link, else (a file system without them)
+    a copy renamed into place. Concurrent uploads of the same bytes place the same content, so
+    whoever comes first wins and nobody fails (a CI run once saw a link race end in a 500)."""
+    if dst.exists():
+        return
+    try:
+        os.link(src, dst)
+        return
+    except FileExistsError:
+        return
+    except OSError:
+        pass
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def stored(data: Path, sha: str, ext: str) -> Path:
@@ -147,13 +171,7 @@ def take_in(store: Store, entity: Entity, raw: bytes, filename: str, *, source: 
     ext = ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"  # the reader judges by suffix and content
     sha = store_file(store.data, raw)
     checked = stored(store.data, sha, ext)
-    if not checked.exists():
-        try:
-            os.link(store.data / "files" / sha, checked)
-        except FileExistsError:
-            pass  # the same bytes under the same name, linked by a concurrent upload
-        except OSError:
-            shutil.copyfile(store.data / "files" / sha, checked)
+    _place(store.data / "files" / sha, checked)  # the same bytes under the same name as the reader wants it
     report = check(store, checked)
     rows = _findings(report, entity)
     counts = {s: sum(r["severity"] == s.value for r in rows) for s in Severity}
