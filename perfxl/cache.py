@@ -36,6 +36,7 @@ class ReportCache:
     def __init__(self, path: Path, library: str = "") -> None:
         self.path = path
         self.library = library  # the common-indicator library's SHA-256: part of every key
+        self._prefixes: dict[int | None, str] = {}  # by year: the same for every file of a merge
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -53,12 +54,14 @@ class ReportCache:
         return None
 
     def prefix(self, year: int | None) -> str:
-        """What every key of a merge for `year` starts with (computed once per merge)."""
-        return _prefix(year, self.library)
+        """What every key for `year` starts with (made once: it reads the limits' environment)."""
+        if year not in self._prefixes:
+            self._prefixes[year] = _prefix(year, self.library)
+        return self._prefixes[year]
 
-    def key(self, path: Path, raw: bytes, year: int | None, prefix: str | None = None) -> str:
+    def key(self, path: Path, raw: bytes, year: int | None) -> str:
         digest = hashlib.sha256(raw).hexdigest()
-        return f"{prefix if prefix is not None else _prefix(year, self.library)}{path.resolve()}|{digest}"
+        return f"{self.prefix(year)}{path.resolve()}|{digest}"
 
     def get(self, key: str) -> FileReport | None:
         if self.db is None:
@@ -86,7 +89,7 @@ class ReportCache:
             return None
         try:
             rows = self.db.execute("SELECT key, report FROM reports2 WHERE sha = ?", (sha,)).fetchall()
-            prefix = _prefix(year, self.library)
+            prefix = self.prefix(year)
             for key, blob in sorted(rows):
                 if key.startswith(prefix):
                     report = pickle.loads(blob)

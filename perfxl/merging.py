@@ -258,12 +258,13 @@ def merge_collected(
             store.close()
         if aside is not None:  # collected, or left behind by an error: either way, no process stays
             aside[0].shutdown(wait=False, cancel_futures=True)
-    for key, typed in (notes or {}).items():
-        if key in result.reviews:
-            result.reviews[key].notes = typed
+    typed = notes or {}
+    for key, r in result.reviews.items():
+        if key in typed:
+            r.notes = typed[key]
     for past, state in result.gone:
-        if past.key in (notes or {}):
-            state.notes = (notes or {})[past.key]
+        if past.key in typed:
+            state.notes = typed[past.key]
     return result
 
 
@@ -462,10 +463,9 @@ def _checked(
     if store is None:
         return check_files(files, year, jobs=jobs, progress=progress, indicators=indicators, meanwhile=meanwhile).files
     keys: dict[int, str] = {}
-    prefix = store.prefix(year)
     for i, p in enumerate(files):
         try:
-            keys[i] = store.key(p, p.read_bytes(), year, prefix)
+            keys[i] = store.key(p, p.read_bytes(), year)
         except OSError:
             continue  # checked below, where the reader says why it cannot be read
     known = store.known(set(keys.values()))
@@ -496,15 +496,10 @@ def _checked(
 def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
     """问题编号 of every check row: for a failing one, the same number as its finding."""
     subs = {r.path: r.report.submission for r in roster if r.status == "accepted" and r.report and r.path}
-    places: dict[int, dict[tuple[str, str], str]] = {}  # per submission, made once
+    places = {path: field_cells(sub) for path, sub in subs.items() if sub is not None}  # once per submission
     for c in checks:
         sub = subs.get(c.path) if c.path else None
-        fields = None
-        if sub is not None:
-            fields = places.get(id(sub))
-            if fields is None:
-                fields = places[id(sub)] = field_cells(sub)
-        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell, fields) if c.loc else ""
+        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell, places.get(c.path) if c.path else None) if c.loc else ""
         if c.rule_id == "cross.task_vs_project" and c.status == "skip" and c.kind == "project":
             anchor = "unlisted"
         c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)

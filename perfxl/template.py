@@ -100,9 +100,13 @@ def _style(fmts: _Formats, cell: Placed) -> Any:
         return fmts.get(**_BOX, bg_color=TOTAL_BG, num_format=num, bold=role == "total")
     if role == "check":
         return fmts.get(**_BOX, align="center", bg_color=TOTAL_BG)
-    # inputs
+    return _input_style(fmts, cell)
+
+
+def _input_style(fmts: _Formats, cell: Placed, locked: bool = False, bg: str = INPUT_BG) -> Any:
+    """An input cell's look by its type; locked on another colour for a common row's fixed cell."""
     t = cell.type
-    base = {**_BOX, "locked": False, "bg_color": INPUT_BG}
+    base = {**_BOX, "bg_color": bg} if locked else {**_BOX, "locked": False, "bg_color": bg}
     if t is ValueType.MONEY:
         return fmts.get(**base, num_format="#,##0.00", align="right")
     if t is ValueType.COUNT:
@@ -134,9 +138,14 @@ def fixed_common_cells(spec: FormSpec, year: int, library: Library | None = None
     out = set()
     for cell in layout.cells():
         c = _common_of(layout, cell, commons)
-        if c is not None and (cell.column in COMMON_NAMES or not c.editable):
+        if c is not None and _fixed(str(cell.column), c):
             out.add((cell.sheet, cell.ref))
     return out
+
+
+def _fixed(column: str, c: Common) -> bool:
+    """Locked in a template: the names always, the target unless the library says 可改."""
+    return column in COMMON_NAMES or not c.editable
 
 
 def _common_value(c: Common, column: str) -> Value:
@@ -161,16 +170,6 @@ def _same(typed: Value, standard: Value) -> bool:
         except ValueError:
             return False
     return str(typed or "").strip() == str(standard or "")
-
-
-def _locked(fmts: _Formats, cell: Placed) -> Any:
-    """A common row's fixed cell: the input's look, locked, on the prefilled colour."""
-    props = {**_BOX, "bg_color": PREFILL_BG}
-    if cell.type is ValueType.TARGET:
-        return fmts.get(**props, num_format="General", align="right")
-    if cell.type is ValueType.OPERATOR:
-        return fmts.get(**props, num_format="@", align="center")
-    return fmts.get(**props, num_format="@")
 
 
 def _cached(cell: Placed) -> Any:
@@ -429,8 +428,8 @@ def render_template(
                     value = standard
                 # A filled copy locks only what agrees with the library: a deviating or
                 # missing part is what its findings point at, so it must stay editable.
-                fixed = (cell.column in COMMON_NAMES or not common.editable) and _same(value, standard)
-                fmt = _locked(fmts, cell) if fixed else fmt
+                if _fixed(str(cell.column), common) and _same(value, standard):
+                    fmt = _input_style(fmts, cell, locked=True, bg=PREFILL_BG)
             if cell.formula is not None:
                 _check(
                     ws.write_formula(

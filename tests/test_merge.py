@@ -6,6 +6,9 @@ import json
 import re
 import shutil
 import zipfile
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -377,59 +380,41 @@ def test_parallel_pieces_write_the_same_bytes(
     assert ("“交叉校验”的链接超过" in about) == (max_links == 7)
 
 
-def test_pieces_no_worker_started_are_rendered_here(
-    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The writer takes back what the workers have not started once its own sheets are done:
-    here no worker ever starts, so this process renders every piece; same bytes."""
-    from concurrent.futures import Executor, Future
-    from contextlib import contextmanager
+class _Idle(Executor):
+    """No worker ever starts a task: each stays pending until the writer takes it back."""
 
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return Future()
+
+
+class _Dead(Executor):
+    """Every task's worker died (killed, out of memory)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+
+@pytest.mark.parametrize("executor", [_Idle, _Dead])
+def test_pieces_no_worker_rendered_are_rendered_here(
+    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, executor: type[Executor]
+) -> None:
+    """What no worker has started once the writer's own sheets are done, and what a worker failed
+    to render, the writer renders itself: same bytes as the serial write."""
     import perfxl.pieces as pieces
 
-    class Idle(Executor):
-        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-            return Future()  # pending for ever unless taken back
-
     @contextmanager
-    def idle_pool(jobs: int) -> Any:
-        yield Idle(), str(tmp_path)
+    def fake_pool(jobs: int) -> Any:
+        yield executor(), str(tmp_path)
 
     result, first = merged
-    serial = write_consolidated(result, first.parent / "serial_idle.xlsx")
-    monkeypatch.setattr(pieces, "pool", idle_pool)
-    taken = write_consolidated(result, first.parent / "taken.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1))
-    assert taken.read_bytes() == serial.read_bytes()
-
-
-def test_a_worker_that_dies_costs_nothing(
-    merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Pieces whose worker died (killed, out of memory) are rendered by the writer: same bytes."""
-    from concurrent.futures import Executor, Future
-    from concurrent.futures.process import BrokenProcessPool
-    from contextlib import contextmanager
-
-    import perfxl.pieces as pieces
-
-    class Dead(Executor):
-        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-            future: Future[Any] = Future()
-            future.set_running_or_notify_cancel()
-            future.set_exception(BrokenProcessPool("a worker died"))
-            return future
-
-    @contextmanager
-    def dead_pool(jobs: int) -> Any:
-        yield Dead(), str(tmp_path)
-
-    result, first = merged
-    serial = write_consolidated(result, first.parent / "serial_dead.xlsx")
-    monkeypatch.setattr(pieces, "pool", dead_pool)
-    redone = write_consolidated(
-        result, first.parent / "redone.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
-    )
-    assert redone.read_bytes() == serial.read_bytes()
+    serial = write_consolidated(result, first.parent / f"serial_{executor.__name__}.xlsx")
+    monkeypatch.setattr(pieces, "pool", fake_pool)
+    options = WriterOptions(parallel_min_rows=1)
+    here = write_consolidated(result, first.parent / f"here_{executor.__name__}.xlsx", jobs=2, options=options)
+    assert here.read_bytes() == serial.read_bytes()
 
 
 def test_automatic_jobs() -> None:

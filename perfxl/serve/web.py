@@ -207,8 +207,7 @@ def _department_routes(app: Flask) -> None:
         info = CopyInfo(entity=e.name, competent=e.competent, category=e.category, seq=e.seq)
         spec = get_spec(e.kind)
         year = _store().year
-        path = intake.library_path(_store())
-        library = load_library(path) if path is not None else None  # the round's own, else the packaged one
+        library = load_library(intake.library_path(_store()))  # the round's own, else the packaged one
         data = render_form(spec, year, info=info, indicators=library)
         return _attachment(data, template_filename(spec, year, info), XLSX)
 
