@@ -220,7 +220,8 @@ def set_extent(ws: Any, count: int, ncols: int) -> None:
 
 
 class PartSink:
-    """Stands in for the worksheet in a worker: rows go to a file, nothing else is kept."""
+    """Stands in for the worksheet in a worker: rows go to a file; the hyperlinks made are kept
+    for render_rows to render (nothing else is)."""
 
     constant_memory = False
 
