@@ -14,10 +14,12 @@ import contextlib
 import hashlib
 import pickle
 import sqlite3
+import zlib
 from dataclasses import astuple
 from pathlib import Path
 
 from perfxl import __version__
+from perfxl.blocks import Block
 from perfxl.check import FileReport
 from perfxl.limits import Limits
 
@@ -27,6 +29,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS reports2 (key TEXT PRIMARY KEY, sha TEXT NOT NULL, report BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS reports2_sha ON reports2 (sha);"
     "DROP TABLE IF EXISTS reports;"  # the first layout, without sha
+    # pre-deflated blocks of the last workbook's sheets (perfxl/blocks.py); dcrc: _seal
+    "CREATE TABLE IF NOT EXISTS blocks (key TEXT PRIMARY KEY, size INTEGER NOT NULL, zcrc INTEGER NOT NULL,"
+    " dcrc INTEGER NOT NULL, data BLOB NOT NULL);"
 )
 
 
@@ -56,7 +61,7 @@ class ReportCache:
     def prefix(self, year: int | None) -> str:
         """What every key for `year` starts with (made once: it reads the limits' environment)."""
         if year not in self._prefixes:
-            self._prefixes[year] = _prefix(year, self.library)
+            self._prefixes[year] = settings_key(year, self.library)
         return self._prefixes[year]
 
     def key(self, path: Path, raw: bytes, year: int | None) -> str:
@@ -111,13 +116,50 @@ class ReportCache:
         except sqlite3.Error:  # full disk, read-only folder: the merge itself is unaffected
             pass
 
+    def blocks(self, keys: set[str]) -> dict[str, Block]:
+        """The stored blocks among `keys`; one whose bytes do not match their checksum is left out
+        (rendered again), and so is everything when the table cannot be read."""
+        if self.db is None or not keys:
+            return {}
+        found = {}
+        try:
+            for key, size, zcrc, dcrc, data in self.db.execute("SELECT key, size, zcrc, dcrc, data FROM blocks"):
+                if key not in keys or type(data) is not bytes or type(size) is not int or type(zcrc) is not int:
+                    continue
+                if _seal(data, size, zcrc) == dcrc:
+                    found[key] = Block(data, size, zcrc)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def keep_blocks(self, new: list[tuple[str, Block]], used: set[str]) -> None:
+        """Store the blocks rendered by this merge and drop those it did not use: the table holds
+        what the next merge can reuse, not every round's."""
+        if self.db is None:
+            return
+        try:
+            with self.db:
+                stale = [(k,) for (k,) in self.db.execute("SELECT key FROM blocks") if k not in used]
+                self.db.executemany("DELETE FROM blocks WHERE key = ?", stale)
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO blocks (key, size, zcrc, dcrc, data) VALUES (?, ?, ?, ?, ?)",
+                    [(k, b.size, b.zcrc, _seal(b.data, b.size, b.zcrc), b.data) for k, b in new],
+                )
+        except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
+            pass
+
     def close(self) -> None:
         if self.db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
 
 
-def _prefix(year: int | None, library: str = "") -> str:
+def _seal(data: bytes, size: int, zcrc: int) -> int:
+    """A stored block's checksum, over the numbers too: a wrong size or CRC would make a broken workbook."""
+    return zlib.crc32(data, zlib.crc32(f"{size}:{zcrc}".encode()))
+
+
+def settings_key(year: int | None, library: str = "") -> str:
     """Everything a report depends on besides the file: tool version, year asked, reading limits,
     the common-indicator library (its SHA-256)."""
     limits = "|".join(str(v) for v in astuple(Limits.from_env()))

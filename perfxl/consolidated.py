@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from math import isfinite
@@ -24,6 +24,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__, pieces
 from perfxl import _xlsxwriter_fast as fast
+from perfxl.blocks import Block, block_key
+from perfxl.cache import ReportCache, settings_key
 from perfxl.errors import OutputError
 from perfxl.links import SourceLinks
 from perfxl.merging import MergeResult, fewer_collections
@@ -73,6 +75,20 @@ class WriterOptions:
         return self.fast_rows and fast.AVAILABLE
 
 
+@dataclass
+class _Table:
+    """A table whose rows are rendered apart (by workers, or as blocks): `finish` puts them in."""
+
+    name: str
+    count: int
+    ncols: int
+    at: int  # where the note a refused link gives goes among the writer's notes
+    futures: list[Future[fast.Rendered]] = field(default_factory=list)
+    blocks: list[Block | None] | None = None  # a table of blocks; None where one is being rendered
+    keys: list[str] = field(default_factory=list)  # the blocks' cache keys
+    holes: list[list[int]] = field(default_factory=list)  # which blocks each future renders
+
+
 @dataclass(frozen=True)
 class Col:
     header: str
@@ -89,15 +105,23 @@ class _Writer:
         scratch: str = "",
         options: WriterOptions | None = None,
         meanwhile: Callable[[], None] | None = None,
+        store: ReportCache | None = None,
+        settings: str = "",
+        pieces: int = 1,
     ) -> None:
         self.wb = wb
         self.meanwhile = meanwhile
         self.opts = options or WriterOptions()
         self.pool = pool
         self.scratch = scratch
-        self.queued: list[tuple[str, int, int]] = []  # (sheet, piece, first row) not yet started
-        self.pending: list[tuple[str, list[Future[fast.Rendered]], int, int, int]] = []
-        self.asked: list[tuple[Future[fast.Rendered], tuple[str, int, int, str]]] = []  # in queue order
+        self.pieces = pieces  # how many parts a table for the workers is cut into
+        self.store = store  # where blocks of earlier merges are kept (blocks.py)
+        self.settings = settings  # what every block depends on: tool version, year, limits, library
+        self.block_keys: set[str] = set()  # every block of this workbook
+        self.new_blocks: list[tuple[str, Block]] = []  # and those rendered for it
+        self.queued: list[tuple[_Table, Callable[[Any], fast.Rendered], Any]] = []  # not yet started
+        self.pending: list[_Table] = []
+        self.asked: list[tuple[Future[fast.Rendered], Callable[[Any], fast.Rendered], Any]] = []  # queue order
         self.out = out
         self.out_dir = out.parent
         self.notes: list[str] = []
@@ -168,8 +192,11 @@ class _Writer:
             count = limit
             body = islice(make(), limit)
         links = [c.kind == "link" for c in cols]
+        if self.opts.fast and isinstance(rows, Parts) and rows.keys is not None and not spilled and not any(links):
+            self._blocks(name, rows, [self._format_of(c) for c in cols])
+            overflow = False
         # pieces render all their rows: only for a table that fits the sheet; with links, one piece
-        if (
+        elif (
             self.opts.fast
             and self.pool is not None
             and isinstance(rows, Parts)
@@ -217,12 +244,49 @@ class _Writer:
         so every table they are to render must be registered before)."""
         fast.header_out(self.sheets[name])  # the header row goes out first
         pieces.PENDING[name] = (parts, formats, links, self.f["link"], self.opts.max_links if any(links) else 0)
+        # the note a refused link gives goes where the serial writer would have put it
+        table = _Table(name, parts.count, len(formats), len(self.notes))
         first = 1
         for i, (n, _make) in enumerate(parts.pieces):
-            self.queued.append((name, i, first))
+            self.queued.append((table, pieces.render_piece, (name, i, first, self.scratch)))
             first += n
-        # the note a refused link gives goes where the serial writer would have put it
-        self.pending.append((name, [], parts.count, len(formats), len(self.notes)))
+        self.pending.append(table)
+
+    def _blocks(self, name: str, parts: Parts, formats: list[Any]) -> None:
+        """A table of one piece per submission: each piece's rows deflated on their own, taken from
+        the store where an earlier merge made the same block, else rendered (by the workers when
+        there are many)."""
+        assert parts.keys is not None
+        level = self.opts.deflate_level
+        styles = ",".join(str(f._get_xf_index()) for f in formats)
+        keys, firsts, first = [], [], 1
+        for (n, _make), identity in zip(parts.pieces, parts.keys, strict=True):
+            keys.append(block_key(self.settings, __version__, name, level, styles, first, n, identity))
+            firsts.append(first)
+            first += n
+        self.block_keys.update(keys)
+        found = self.store.blocks(set(keys)) if self.store is not None else {}
+        blocks: list[Block | None] = [found.get(k) for k in keys]
+        todo = [i for i, b in enumerate(blocks) if b is None]
+        table = _Table(name, parts.count, len(formats), len(self.notes), blocks=blocks, keys=keys)
+        rows = sum(parts.pieces[i][0] for i in todo)
+        if self.pool is not None and rows >= self.opts.parallel_min_rows:
+            pieces.PENDING[name] = (parts, formats, [False] * len(formats), self.f["link"], 0)
+            share, run, group = rows / self.pieces, 0, []
+            for i in todo:  # groups of about equal row counts, a group more than workers
+                group.append(i)
+                run += parts.pieces[i][0]
+                if run >= share or i == todo[-1]:
+                    items = tuple((j, firsts[j]) for j in group)
+                    self.queued.append((table, pieces.render_blocks, (name, items, self.scratch, level)))
+                    table.holes.append(group)
+                    run, group = 0, []
+        else:
+            for i in todo:
+                _n, make = parts.pieces[i]
+                blocks[i] = fast.render_block(make(), firsts[i], formats, self.f["link"], level)
+                self.new_blocks.append((keys[i], blocks[i]))  # type: ignore[arg-type]
+        self.pending.append(table)
 
     def launch(self) -> None:
         if not self.queued:
@@ -230,12 +294,10 @@ class _Writer:
         assert self.pool is not None
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
             fast.flush(sheet)
-        futures = {name: fs for name, fs, *_ in self.pending}
-        for name, i, first in self.queued:
-            args = (name, i, first, self.scratch)
-            future = self.pool.submit(pieces.render_piece, args)
-            futures[name].append(future)
-            self.asked.append((future, args))
+        for table, fn, args in self.queued:
+            future = self.pool.submit(fn, args)
+            table.futures.append(future)
+            self.asked.append((future, fn, args))
         self.queued = []
 
     def finish(self) -> None:
@@ -244,33 +306,45 @@ class _Writer:
         its own sheets and would otherwise wait; and what a worker failed to render (killed, out
         of memory), it renders again."""
         self.launch()
-        args_of = {id(future): args for future, args in self.asked}
-        for future, args in reversed(self.asked):
+        task_of = {id(future): (fn, args) for future, fn, args in self.asked}
+        for future, fn, args in reversed(self.asked):
             if future.cancel():
                 local: Future[fast.Rendered] = Future()
-                local.set_result(pieces.render_piece(args))
-                fs = next(fs for name, fs, *_ in self.pending if name == args[0])
-                fs[fs.index(future)] = local
+                local.set_result(fn(args))
+                table = next(t for t in self.pending if future in t.futures)
+                table.futures[table.futures.index(future)] = local
+                task_of[id(local)] = (fn, args)
         self.asked = []
         if self.meanwhile is not None:
             self.meanwhile()
             self.meanwhile = None
-        for name, futures, count, ncols, at in reversed(self.pending):
-            ws = self.sheets[name]
+        for table in reversed(self.pending):
+            ws = self.sheets[table.name]
             overflow = False
-            for future in futures:
+            for k, future in enumerate(table.futures):
                 try:
                     done = future.result()
                 except Exception:  # BrokenProcessPool and the like: the piece is rendered here instead
-                    done = pieces.render_piece(args_of[id(future)])
+                    fn, args = task_of[id(future)]
+                    done = fn(args)
+                if table.blocks is not None:
+                    for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
+                        table.blocks[i] = block
+                        self.new_blocks.append((table.keys[i], block))
+                    continue
                 fast.append_rows_file(ws, done.path)
                 fast.adopt_links(ws, done)
                 overflow = overflow or done.overflow
-            fast.set_extent(ws, count, ncols)
-            pieces.PENDING.pop(name, None)
+            if table.blocks is not None:
+                fast.header_out(ws)
+                ws.blocks = table.blocks
+            fast.set_extent(ws, table.count, table.ncols)
+            pieces.PENDING.pop(table.name, None)
             if overflow:
-                self.notes.insert(at, self._overflow_note(name))
+                self.notes.insert(table.at, self._overflow_note(table.name))
         self.pending = []
+        if self.store is not None and self.block_keys:
+            self.store.keep_blocks(self.new_blocks, self.block_keys)
 
     def _overflow_note(self, name: str) -> str:
         return f"“{name}”的链接超过 Excel 每表 {self.opts.max_links:,} 个的上限，其后各行的来源以文字列出"
@@ -350,6 +424,7 @@ def write_consolidated(
     jobs: int = 1,
     options: WriterOptions | None = None,
     meanwhile: Callable[[], None] | None = None,
+    cache: str | Path | None = None,
 ) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
     available), workers render the largest sheets while this process writes the others;
@@ -385,12 +460,19 @@ def write_consolidated(
     wb.set_properties(
         {"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED, "comments": f"perfxl {__version__}"}
     )
-    with fewer_collections(), pieces.pool(jobs if opts.fast else 1) as (pool, scratch):
-        from perfxl.sheets import write_sheets  # the sheets' content; this module is how they get written
+    library = result.library.sha256 if result.library is not None else ""
+    store = ReportCache(Path(cache), library) if cache is not None and opts.fast else None
+    try:
+        with fewer_collections(), pieces.pool(jobs if opts.fast else 1) as (pool, scratch):
+            from perfxl.sheets import write_sheets  # the sheets' content; this module is how they get written
 
-        w = _Writer(wb, out, pool, scratch, opts, meanwhile)
-        # one piece more than workers: this process renders what they have not started when it is done
-        write_sheets(w, result, pieces=jobs + 1 if pool is not None else 1)
+            # one piece more than workers: this process renders what they have not started when it is done
+            parts = jobs + 1 if pool is not None else 1
+            w = _Writer(wb, out, pool, scratch, opts, meanwhile, store, settings_key(result.year, library), parts)
+            write_sheets(w, result)
+    finally:
+        if store is not None:
+            store.close()
     try:
         wb.close()
         os.replace(tmp, out)

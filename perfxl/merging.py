@@ -199,7 +199,9 @@ def fewer_collections() -> Iterator[None]:
     garbage; the cyclic collector would re-scan them over and over (a fifth of a county merge,
     more in a long-running server whose own objects are frozen). It is off while inside, as
     before afterwards; what was there before is frozen for forked workers (copy-on-write).
-    Workers that check files turn it back on (`isolate.die_with_parent`)."""
+    Workers that check files turn it back on (`isolate.die_with_parent`). On the way out, what
+    the block made and kept joins the oldest generation unscanned: left in the youngest, the
+    collector's first run would scan all of it (0.15 s after a merge of 2,000)."""
     enabled = gc.isenabled()
     mine = gc.get_freeze_count() == 0  # leave a caller's own frozen objects (or an outer use) alone
     if mine:
@@ -208,10 +210,11 @@ def fewer_collections() -> Iterator[None]:
     try:
         yield
     finally:
+        if mine:
+            gc.freeze()  # everything tracked, the block's objects too, then all of it to the oldest
+            gc.unfreeze()
         if enabled:
             gc.enable()
-        if mine:
-            gc.unfreeze()
 
 
 def merge_collected(

@@ -25,6 +25,9 @@ class Parts:
     forked workers render the pieces at the same time when the merge runs with --jobs."""
 
     pieces: list[tuple[int, Callable[[], Iterator[Sequence[Any]]]]]
+    # one per piece, for a table of one piece per submission: what its rows depend on besides the
+    # row they start at; the writer then deflates each piece on its own and caches it (blocks.py)
+    keys: list[str] | None = None
 
     @property
     def count(self) -> int:
@@ -46,6 +49,14 @@ def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
     parts, formats, links, link_format, max_links = PENDING[name]
     make = parts.pieces[index][1]
     return fast.render_rows(make(), first_row, formats, links, link_format, folder, max_links)
+
+
+def render_blocks(args: tuple[str, tuple[tuple[int, int], ...], str, int]) -> fast.Rendered:
+    """Worker: pieces of a table, each (index, first row) → a deflated block, one after the other
+    in a file; `Rendered.blocks` says where each one ends."""
+    name, items, folder, level = args
+    parts, formats, _links, link_format, _max = PENDING[name]
+    return fast.render_blocks([(parts.pieces[i][1], first) for i, first in items], formats, link_format, folder, level)
 
 
 @contextmanager

@@ -7,8 +7,7 @@ rows, in which order.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,10 @@ from perfxl.read import Loc
 from perfxl.review import round_label, typed_target
 
 
-def write_sheets(w: _Writer, result: MergeResult, pieces: int = 1) -> None:
+def write_sheets(w: _Writer, result: MergeResult) -> None:
     """Every sheet; the largest first, so that forked workers render them (when the merge runs
     with --jobs and they are large) while this process writes the others."""
-    _indicators(w, result, pieces=pieces)
+    _indicators(w, result)
     _checks(w, result)
     _findings(w, result)
     w.launch()
@@ -304,7 +303,10 @@ def _projects(w: _Writer, m: MergeResult) -> None:
     w.table("项目", cols, rows)
 
 
-def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
+def _indicators(w: _Writer, m: MergeResult) -> None:
+    """One piece per submission: its rows depend on it (its bytes, as checked with this round's
+    settings), on its place in the roster and in the folder, and on the row they start at only,
+    which lets the writer reuse what an earlier merge made of the same piece."""
     cols = [
         Col("类别", 10),
         Col("部门或项目名称", 30),
@@ -322,40 +324,37 @@ def _indicators(w: _Writer, m: MergeResult, pieces: int = 1) -> None:
     ]
     accepted = [r for r in m.roster if r.status == "accepted" and r.report and r.report.submission]
 
-    def rows(part: list[RosterRow]) -> Iterator[list[Any]]:
-        for r in part:
-            assert r.report is not None and r.report.submission is not None
-            sub = r.report.submission
-            assert sub.data is not None
-            targets = r.report.targets
-            for i, row in enumerate(sub.data.tables.get("indicators", [])):
-                t = targets[i] if i < len(targets) else None
-                yield [
-                    KIND_LABELS[r.kind],
-                    r.entity,
-                    r.competent,
-                    sub.rows["indicators"][i] + 1,
-                    row.get("level1"),
-                    row.get("level2"),
-                    row.get("level3"),
-                    typed_target(row),
-                    t.op if t else None,
-                    t.number if t else None,
-                    t.unit if t else None,
-                    t.text if t else None,
-                    w.link(r.path, sub.cell("indicators", i, "value")),
-                ]
+    def rows(r: RosterRow) -> Iterator[list[Any]]:
+        assert r.report is not None and r.report.submission is not None
+        sub = r.report.submission
+        assert sub.data is not None
+        targets = r.report.targets
+        for i, row in enumerate(sub.data.tables.get("indicators", [])):
+            t = targets[i] if i < len(targets) else None
+            yield [
+                KIND_LABELS[r.kind],
+                r.entity,
+                r.competent,
+                sub.rows["indicators"][i] + 1,
+                row.get("level1"),
+                row.get("level2"),
+                row.get("level3"),
+                typed_target(row),
+                t.op if t else None,
+                t.number if t else None,
+                t.unit if t else None,
+                t.text if t else None,
+                w.link(r.path, sub.cell("indicators", i, "value")),
+            ]
 
-    sizes = [len(r.report.submission.data.tables.get("indicators", [])) for r in accepted]  # type: ignore[union-attr]
-    total, cuts, run = sum(sizes), [0], 0
-    for i, n in enumerate(sizes):  # pieces of about equal row counts
-        run += n
-        if len(cuts) < pieces and run >= total * len(cuts) / pieces and i + 1 < len(sizes):
-            cuts.append(i + 1)
-    cuts.append(len(accepted))
-    w.table(
-        "绩效指标", cols, Parts([(sum(sizes[a:b]), partial(rows, accepted[a:b])) for a, b in itertools.pairwise(cuts)])
-    )
+    parts: list[tuple[int, Callable[[], Iterator[Sequence[Any]]]]] = []
+    keys: list[str] = []
+    for r in accepted:
+        assert r.report is not None and r.report.submission is not None and r.report.submission.data is not None
+        parts.append((len(r.report.submission.data.tables.get("indicators", [])), partial(rows, r)))
+        link = w.link(r.path)
+        keys.append(f"{r.report.sha256}|{r.kind}|{r.entity}|{r.competent}|{link[1] if link else ''}")
+    w.table("绩效指标", cols, Parts(parts, keys))
 
 
 DEVIATES = "※"  # marks a target that departs from the standard in 共性指标对照

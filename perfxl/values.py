@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from perfxl.vocab import QUALITATIVE, UNITS
 
@@ -30,6 +30,15 @@ class Problem:
     message: str
     severity: Literal["error", "warning", "info"] = "warning"
 
+    def __reduce__(self) -> tuple[type[Problem], tuple[Any, ...]]:
+        return Problem, (self.code, self.message, self.severity)  # as Loc: 3× faster to unpickle
+
+
+def _target(
+    raw: str, op: str | None, number: float | None, unit: str, text: str, problems: tuple[Problem, ...]
+) -> Target:
+    return Target(raw=raw, op=op, number=number, unit=unit, text=text, problems=problems)
+
 
 UNREADABLE_CODES = frozenset({"malformed_number", "not_a_number", "unit_in_amount"})
 
@@ -44,6 +53,10 @@ class Target:
     unit: str = ""
     text: str = ""  # the qualitative word(s)
     problems: tuple[Problem, ...] = field(default=())
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # a cached report holds one per indicator row; the dataclass default unpickles 3× slower
+        return _target, (self.raw, self.op, self.number, self.unit, self.text, self.problems)
 
     @property
     def qualitative(self) -> bool:

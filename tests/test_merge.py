@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -62,6 +63,19 @@ FAILED = {
 
 def samples() -> list[Path]:
     return sorted(SAMPLES.glob("*.xlsx"))
+
+
+def same_parts(a: bytes, b: bytes) -> None:
+    """The same package: the same members in the same order, each with the same bytes once
+    inflated and the same metadata. (The fast writer deflates 绩效指标 in blocks, one per
+    submission; XlsxWriter's own path deflates it in one piece: same XML, other deflate bytes.)"""
+    za, zb = zipfile.ZipFile(io.BytesIO(a)), zipfile.ZipFile(io.BytesIO(b))
+    meta = [(i.filename, i.date_time, i.external_attr, i.compress_type, i.file_size, i.CRC) for i in za.infolist()]
+    assert meta == [
+        (i.filename, i.date_time, i.external_attr, i.compress_type, i.file_size, i.CRC) for i in zb.infolist()
+    ]
+    for name in za.namelist():
+        assert za.read(name) == zb.read(name), name
 
 
 @pytest.fixture(scope="module")
@@ -322,13 +336,13 @@ def _odd_result(texts: list[str], numbers: list[float], base: Path) -> MergeResu
 def test_fast_rows_write_what_xlsxwriter_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str], numbers: list[float], max_links: int
 ) -> None:
-    """The row writer emits, byte for byte, what XlsxWriter's cell API writes: escaping,
+    """The row writer emits, byte for byte, the XML XlsxWriter's cell API writes: escaping,
     whitespace, numbers, hyperlinks up to the per-sheet limit and the note beyond it."""
     result = _odd_result(texts, numbers, tmp_path)
     fast = write_consolidated(result, tmp_path / "fast.xlsx", options=WriterOptions(max_links=max_links)).read_bytes()
     reference = WriterOptions(max_links=max_links, fast_rows=False)
     slow = write_consolidated(result, tmp_path / "slow.xlsx", options=reference).read_bytes()
-    assert fast == slow
+    same_parts(fast, slow)
 
 
 @pytest.mark.parametrize("max_links", [65_000, 7])
@@ -342,7 +356,7 @@ def test_fast_rows_on_the_samples(
     # every cell through XlsxWriter's API, and XlsxWriter's own worksheet class
     reference = WriterOptions(max_links=max_links, fast_rows=False)
     slow = write_consolidated(result, first.parent / f"slow{max_links}.xlsx", options=reference)
-    assert fast.read_bytes() == slow.read_bytes()
+    same_parts(fast.read_bytes(), slow.read_bytes())
     if max_links == 7:
         wb = openpyxl.load_workbook(fast)
         links = [c.hyperlink for c in wb["交叉校验"]["M"] if c.hyperlink]
@@ -355,29 +369,74 @@ def test_fast_rows_on_the_samples(
 def test_parallel_pieces_write_the_same_bytes(
     merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, max_links: int
 ) -> None:
-    """With --jobs, forked workers render 绩效指标 in pieces and the sheets with links whole
+    """With --jobs, forked workers render 绩效指标's blocks in groups and the sheets with links whole
     (their hyperlinks too, up to the limit, with the note beyond it); the workbook is byte-identical."""
     import perfxl.consolidated as consolidated
 
     result, first = merged
     serial = write_consolidated(result, first.parent / "serial.xlsx", options=WriterOptions(max_links=max_links))
-    started: list[tuple[str, int]] = []
-    real = consolidated._Writer._start_pieces
+    started: list[tuple[str, int]] = []  # (sheet, blocks or 1), as the writer hands the tasks out
+    real = consolidated._Writer.launch
 
-    def spy(self: Any, name: str, parts: Any, *args: Any) -> None:
-        started.append((name, len(parts.pieces)))
-        real(self, name, parts, *args)
+    def spy(self: Any) -> None:
+        started.extend((args[0], len(args[1]) if fn.__name__ == "render_blocks" else 1) for _, fn, args in self.queued)
+        real(self)
 
-    monkeypatch.setattr(consolidated._Writer, "_start_pieces", spy)
+    monkeypatch.setattr(consolidated._Writer, "launch", spy)
     options = WriterOptions(parallel_min_rows=1, max_links=max_links)
     parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2, options=options)
-    assert started[:3] == [("绩效指标", 3), ("交叉校验", 1), ("问题清单", 1)]  # a piece more than workers
+    indicators = [n for name, n in started if name == "绩效指标"]
+    assert len(indicators) == 3 and sum(indicators) == 13  # a group more than workers, each submission once
+    assert sorted(name for name, _ in started if name != "绩效指标") == ["交叉校验", "问题清单"]
     assert parallel.read_bytes() == serial.read_bytes()
     wb = openpyxl.load_workbook(parallel)
     links = [c.hyperlink.target for c in wb["交叉校验"]["M"] if c.hyperlink]
     assert len(links) == (7 if max_links == 7 else 106) and links[0].endswith(".xlsx")
     about = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
     assert ("“交叉校验”的链接超过" in about) == (max_links == 7)
+
+
+def test_cached_blocks_write_the_same_bytes(
+    merged: tuple[MergeResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """绩效指标 goes out as one deflated block per submission, and a re-merge takes the blocks of
+    unchanged submissions from the cache: byte-identical without a cache, with a cold one, a warm
+    one (nothing rendered), with --jobs, with damaged entries (rendered again), and after rows
+    moved (the blocks after the move rendered again); the cache then keeps only what it used."""
+    import sqlite3
+
+    import perfxl._xlsxwriter_fast as fast
+
+    result, _ = merged
+    rendered: list[int] = []
+    real = fast.render_block
+    monkeypatch.setattr(fast, "render_block", lambda rows, first, *a: rendered.append(first) or real(rows, first, *a))
+    plain = write_consolidated(result, tmp_path / "汇总.xlsx").read_bytes()
+    assert len(rendered) == 13
+    with zipfile.ZipFile(io.BytesIO(plain)) as z:
+        assert z.testzip() is None  # every member inflates to its CRC
+    cache = tmp_path / "c.sqlite"
+
+    def again(jobs: int = 1, res: MergeResult = result) -> bytes:
+        rendered.clear()
+        opts = WriterOptions(parallel_min_rows=1)
+        return write_consolidated(res, tmp_path / "汇总.xlsx", cache=cache, jobs=jobs, options=opts).read_bytes()
+
+    assert again() == plain and len(rendered) == 13  # cold
+    assert again() == plain and rendered == []  # warm
+    assert again(jobs=2) == plain
+    with sqlite3.connect(cache) as db:
+        keys = [k for (k,) in db.execute("SELECT key FROM blocks ORDER BY key")]
+        db.execute("UPDATE blocks SET data = zeroblob(length(data)) WHERE key = ?", (keys[0],))
+        db.execute("UPDATE blocks SET zcrc = zcrc + 1 WHERE key = ?", (keys[1],))
+        db.execute("UPDATE blocks SET size = 'many' WHERE key = ?", (keys[2],))
+    assert again() == plain and len(rendered) == 3
+    # the first department gone: every block after it starts elsewhere
+    fewer = merge(samples()[1:], catalog=CATALOG, year=2024)
+    cold = write_consolidated(fewer, tmp_path / "汇总.xlsx").read_bytes()
+    assert again(res=fewer) == cold and len(rendered) == 12
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM blocks").fetchone() == (12,)
 
 
 class _Idle(Executor):

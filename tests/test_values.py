@@ -139,6 +139,16 @@ def test_parser_never_raises(text: str) -> None:
     assert normalise(normalise(text)) == normalise(text)
 
 
+@given(st.text(max_size=40) | targets)
+def test_a_parsed_target_comes_back_from_the_cache_as_it_went_in(text: str) -> None:
+    """Targets and their problems pickle by value (the report cache): equal, same problems."""
+    import pickle
+
+    t = parse_target(text)
+    back = pickle.loads(pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == t and back.problems == t.problems and type(back) is type(t)
+
+
 def test_a_malformed_number_names_what_was_typed_and_gives_no_number() -> None:
     t = parse_target("≥95.5.0 %")
     (p,) = t.problems

@@ -348,6 +348,7 @@ def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
     output = out_dir / "汇总.xlsx"
     notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
+    cache = out_dir / ".汇总.cache.sqlite"  # as the CLI's default: unchanged files are not checked again
     result = merge(
         [staged],
         catalog=catalog_path(store),
@@ -356,13 +357,13 @@ def _export(store: Store, round_date: str) -> tuple[Path, Path]:
         indicators=library_path(store),
         round_date=round_date,
         notes=notes,
-        cache=out_dir / ".汇总.cache.sqlite",  # as the CLI's default: unchanged files are not checked again
+        cache=cache,
         jobs=jobs,
     )
     if result.previous is not None:
         keep_copy(output, result.previous)
     text: list[str] = []
-    write_consolidated(result, output, jobs=jobs, meanwhile=lambda: text.append(merge_json(result)))
+    write_consolidated(result, output, jobs=jobs, meanwhile=lambda: text.append(merge_json(result)), cache=cache)
     atomic_write(out_dir / "汇总.json", text[0].encode("utf-8"))
     return output, out_dir / "汇总.json"
 
