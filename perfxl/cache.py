@@ -116,15 +116,16 @@ class ReportCache:
         except sqlite3.Error:  # full disk, read-only folder: the merge itself is unaffected
             pass
 
-    def blocks(self, keys: set[str]) -> dict[str, Block]:
-        """The stored blocks among `keys`; one whose bytes do not match their checksum is left out
-        (rendered again), and so is everything when the table cannot be read."""
-        if self.db is None or not keys:
+    def blocks_all(self) -> dict[str, Block]:
+        """Every stored block (the table holds the last workbook's only); one whose bytes do not
+        match their checksum is left out (rendered again), and so is everything when the table
+        cannot be read."""
+        if self.db is None:
             return {}
         found = {}
         try:
             for key, size, zcrc, dcrc, data in self.db.execute("SELECT key, size, zcrc, dcrc, data FROM blocks"):
-                if key not in keys or type(data) is not bytes or type(size) is not int or type(zcrc) is not int:
+                if type(data) is not bytes or type(size) is not int or type(zcrc) is not int:
                     continue
                 if _seal(data, size, zcrc) == dcrc:
                     found[key] = Block(data, size, zcrc)

@@ -118,6 +118,7 @@ class _Writer:
         self.store = store  # where blocks of earlier merges are kept (blocks.py)
         self.settings = settings  # what every block depends on: tool version, year, limits, library
         self.block_keys: set[str] = set()  # every block of this workbook
+        self._found: dict[str, Block] | None = None
         self.new_blocks: list[tuple[str, Block]] = []  # and those rendered for it
         self.queued: list[tuple[_Table, Callable[[Any], fast.Rendered], Any]] = []  # not yet started
         self.pending: list[_Table] = []
@@ -265,7 +266,7 @@ class _Writer:
             firsts.append(first)
             first += n
         self.block_keys.update(keys)
-        found = self.store.blocks(set(keys)) if self.store is not None else {}
+        found = self._stored()
         blocks: list[Block | None] = [found.get(k) for k in keys]
         todo = [i for i, b in enumerate(blocks) if b is None]
         table = _Table(name, parts.count, len(formats), len(self.notes), blocks=blocks, keys=keys)
@@ -287,6 +288,12 @@ class _Writer:
                 blocks[i] = fast.render_block(make(), firsts[i], formats, self.f["link"], level)
                 self.new_blocks.append((keys[i], blocks[i]))  # type: ignore[arg-type]
         self.pending.append(table)
+
+    def _stored(self) -> dict[str, Block]:
+        """The blocks the last workbook used, read once for all tables (the next ones are skipped)."""
+        if self._found is None:
+            self._found = self.store.blocks_all() if self.store is not None else {}
+        return self._found
 
     def launch(self) -> None:
         if not self.queued:

@@ -58,6 +58,15 @@ def die_with_parent(parent: int | None = None, collect: bool = True) -> None:
         os._exit(1)
 
 
+def _checker(parent: int) -> None:
+    """Initializer of a checking worker: die_with_parent, and pandera's data-synthesis strategies
+    left without hypothesis. pandera imports it at the first validation when it is installed (a
+    test tool, in many environments): 0.2 s in every checking process, for strategies checking
+    never uses. Where the parent had imported it already (a test run), it stays."""
+    die_with_parent(parent)
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None: import raises ImportError
+
+
 def _crashed(path: Path) -> FileReport:
     report = FileReport(path=path, status="rejected")
     report.add(
@@ -71,7 +80,7 @@ def _crashed(path: Path) -> FileReport:
 def _alone(paths: list[Path], year: Settings) -> list[FileReport] | None:
     """One chunk in a fresh single-worker process; None if that process died."""
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=_context(), initializer=die_with_parent, initargs=(os.getpid(),)
+        max_workers=1, mp_context=_context(), initializer=_checker, initargs=(os.getpid(),)
     ) as pool:
         try:
             return pool.submit(_check_chunk, (paths, year)).result()
@@ -131,7 +140,7 @@ def check_files(
         import pandera.pandas  # noqa: F401
     results: list[list[FileReport] | None] = [None] * len(chunks)
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+        max_workers=jobs, mp_context=ctx, initializer=_checker, initargs=(os.getpid(),)
     ) as pool:
         futures: list[Future[list[FileReport]]] = [pool.submit(_check_chunk, (c, settings)) for c in chunks]
         if meanwhile is not None:

@@ -14,6 +14,7 @@ went away keeps its row and its notes: nothing an auditor wrote is ever dropped.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -294,7 +295,9 @@ def _round_number(v: Any) -> int:
 
 def keep_copy(path: Path, previous: PreviousRound) -> Path | None:
     """Keep the previous round's workbook beside the new one, named for its round and date
-    (`汇总_第2轮_2024-03-01.xlsx`); never overwrites an earlier copy."""
+    (`汇总_第2轮_2024-03-01.xlsx`); never overwrites an earlier copy. A hard link where the
+    file system has them (a county workbook is tens of MB): the new workbook is renamed over
+    the old name, never written into the old file, so the kept one stays as it was."""
     import shutil
 
     if not path.exists():
@@ -305,7 +308,10 @@ def keep_copy(path: Path, previous: PreviousRound) -> Path | None:
     while target.exists():
         target = path.with_name(f"{path.stem}_{label}_{n}{path.suffix}")
         n += 1
-    shutil.copy2(path, target)
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copy2(path, target)
     return target
 
 

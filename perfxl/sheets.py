@@ -15,6 +15,7 @@ from typing import Any
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__
+from perfxl.check import FileReport
 from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
 from perfxl.findings import Finding
 from perfxl.forms import KIND_LABELS, get_spec
@@ -247,20 +248,20 @@ def _dept(w: _Writer, m: MergeResult) -> None:
         Col("指标数", 8, "int"),
         Col("来源文件", 40, "source"),
     ]
-    rows = []
-    for i, rep in enumerate(m.accepted("dept"), start=1):
+
+    def row(i: int, rep: FileReport) -> Iterator[list[Any]]:
         d = rep.submission.data  # type: ignore[union-attr]
         assert d is not None
-        rows.append(
-            [
-                i,
-                *[d.fields.get(fid) for fid, _ in fcols],
-                len(d.tables.get("tasks", [])),
-                len(d.tables.get("indicators", [])),
-                w.link(rep.path),
-            ]
-        )
-    w.table("部门整体", cols, rows)
+        yield [
+            i,
+            *[d.fields.get(fid) for fid, _ in fcols],
+            len(d.tables.get("tasks", [])),
+            len(d.tables.get("indicators", [])),
+            w.link(rep.path),
+        ]
+
+    reports = m.accepted("dept")
+    w.table("部门整体", cols, _blocks(w, [(rep, 1, partial(row, i, rep), i) for i, rep in enumerate(reports, 1)]))
 
 
 def _tasks(w: _Writer, m: MergeResult) -> None:
@@ -274,39 +275,53 @@ def _tasks(w: _Writer, m: MergeResult) -> None:
         ],
         Col("来源单元格", 40, "source"),
     ]
-    rows = []
-    for rep in m.accepted("dept"):
+
+    def rows(rep: FileReport) -> Iterator[list[Any]]:
         sub = rep.submission
         assert sub is not None and sub.data is not None
         for i, row in enumerate(sub.data.tables.get("tasks", [])):
-            rows.append(
-                [
-                    rep.entity,
-                    sub.rows["tasks"][i] + 1,
-                    *[row.get(c.id) for c in t.columns],
-                    w.link(rep.path, sub.cell("tasks", i, t.columns[0].id)),
-                ]
-            )
-    w.table("年度主要任务", cols, rows)
+            yield [
+                rep.entity,
+                sub.rows["tasks"][i] + 1,
+                *[row.get(c.id) for c in t.columns],
+                w.link(rep.path, sub.cell("tasks", i, t.columns[0].id)),
+            ]
+
+    items = []
+    for rep in m.accepted("dept"):
+        assert rep.submission is not None and rep.submission.data is not None
+        items.append((rep, len(rep.submission.data.tables.get("tasks", [])), partial(rows, rep), ""))
+    w.table("年度主要任务", cols, _blocks(w, items))
 
 
 def _projects(w: _Writer, m: MergeResult) -> None:
     fcols = _field_cols("project")
     cols = [Col("序号", 6, "int"), *[c for _, c in fcols], Col("指标数", 8, "int"), Col("来源文件", 40, "source")]
-    rows = []
-    for i, rep in enumerate(m.accepted("project"), start=1):
+
+    def row(i: int, rep: FileReport) -> Iterator[list[Any]]:
         d = rep.submission.data  # type: ignore[union-attr]
         assert d is not None
-        rows.append(
-            [i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("indicators", [])), w.link(rep.path)]
-        )
-    w.table("项目", cols, rows)
+        yield [i, *[d.fields.get(fid) for fid, _ in fcols], len(d.tables.get("indicators", [])), w.link(rep.path)]
+
+    reports = m.accepted("project")
+    w.table("项目", cols, _blocks(w, [(rep, 1, partial(row, i, rep), i) for i, rep in enumerate(reports, 1)]))
+
+
+def _blocks(
+    w: _Writer, items: Sequence[tuple[FileReport, int, Callable[[], Iterator[Sequence[Any]]], object]]
+) -> Parts:
+    """A table of one piece per submission: (its report, its row count, its rows, whatever else
+    its rows show that is not in the report or its place: the roster's names, a sequence number).
+    Its rows depend on these and on the row they start at only, which lets the writer reuse what
+    an earlier merge made of the same piece (perfxl/blocks.py)."""
+    keys = []
+    for rep, _n, _make, extra in items:
+        link = w.link(rep.path)
+        keys.append(f"{rep.sha256}|{rep.kind}|{rep.entity}|{link[1] if link else ''}|{extra}")
+    return Parts([(n, make) for _rep, n, make, _extra in items], keys)
 
 
 def _indicators(w: _Writer, m: MergeResult) -> None:
-    """One piece per submission: its rows depend on it (its bytes, as checked with this round's
-    settings), on its place in the roster and in the folder, and on the row they start at only,
-    which lets the writer reuse what an earlier merge made of the same piece."""
     cols = [
         Col("类别", 10),
         Col("部门或项目名称", 30),
@@ -347,14 +362,12 @@ def _indicators(w: _Writer, m: MergeResult) -> None:
                 w.link(r.path, sub.cell("indicators", i, "value")),
             ]
 
-    parts: list[tuple[int, Callable[[], Iterator[Sequence[Any]]]]] = []
-    keys: list[str] = []
+    items = []
     for r in accepted:
         assert r.report is not None and r.report.submission is not None and r.report.submission.data is not None
-        parts.append((len(r.report.submission.data.tables.get("indicators", [])), partial(rows, r)))
-        link = w.link(r.path)
-        keys.append(f"{r.report.sha256}|{r.kind}|{r.entity}|{r.competent}|{link[1] if link else ''}")
-    w.table("绩效指标", cols, Parts(parts, keys))
+        n = len(r.report.submission.data.tables.get("indicators", []))
+        items.append((r.report, n, partial(rows, r), f"{r.kind}|{r.entity}|{r.competent}"))
+    w.table("绩效指标", cols, _blocks(w, items))
 
 
 DEVIATES = "※"  # marks a target that departs from the standard in 共性指标对照

@@ -113,6 +113,11 @@ def normalise(text: str) -> str:
     """Full-width ASCII to half-width (keeping ＞＝＜ apart), trimmed, inner spaces collapsed."""
     if not _NEEDS_WORK.search(text):
         return text  # the common case: nothing to change
+    # names with full-width brackets (most entities) recur in every problem number: remembered
+    return _normalised(text) if len(text) <= 200 else _normalise(text)
+
+
+def _normalise(text: str) -> str:
     out = []
     for ch in text:
         if ch in "＞＝＜":
@@ -126,6 +131,9 @@ def normalise(text: str) -> str:
         else:
             out.append(ch)
     return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+_normalised = lru_cache(maxsize=1 << 14)(_normalise)
 
 
 def split_operator(text: str) -> tuple[str | None, str]:

@@ -337,3 +337,22 @@ def test_formula_cells_found_like_a_full_scan(cells: list[tuple[str, str]]) -> N
     }
     assert formula_cells(xml) == full
     assert full == {ref for t, ref in cells if re.search(r"<(x:)?c [^>]*>\s*<(x:)?f", t.split("v>")[0])}
+
+
+def test_a_checking_worker_finds_the_same_without_hypothesis(seed_report: CheckReport) -> None:
+    """Checking workers keep pandera from importing hypothesis (0.2 s per worker, for data
+    strategies checking never uses): the findings are the same as with it loaded."""
+    import subprocess
+    import sys
+
+    paths = [str(f.path) for f in seed_report.files]
+    code = (
+        "import json, os, sys\nfrom pathlib import Path\nfrom perfxl.isolate import _checker\n"
+        "_checker(os.getppid())\nfrom perfxl.check import check_paths\n"
+        "r = check_paths([Path(p) for p in sys.argv[1:]])\n"
+        "print(json.dumps([sys.modules.get('hypothesis') is None, [[f.key for f in x.findings] for x in r.files]]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True).stdout
+    blocked, keys = json.loads(out)
+    assert blocked
+    assert keys == [[f.key for f in x.findings] for x in seed_report.files]

@@ -192,8 +192,10 @@ def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Pat
     files = [str(p) for p in sorted(SAMPLES.glob("*.xlsx"))]
     args = ["merge", *files, "--catalog", str(CATALOG), "-o", str(out), "-q"]
     assert CliRunner().invoke(main, [*args, "--round-date", "2026-01-05"]).exit_code == 0
+    first = out.read_bytes()
     assert CliRunner().invoke(main, [*args, "--round-date", "2026-02-10"]).exit_code == 0
-    assert (tmp_path / "汇总_第1轮_2026-01-05.xlsx").exists()
+    # kept as it was (a hard link to the old file: the new one was renamed over the name)
+    assert (tmp_path / "汇总_第1轮_2026-01-05.xlsx").read_bytes() == first != out.read_bytes()
     assert read_previous(out).number == 2
     assert CliRunner().invoke(main, [*args, "--fresh", "--round-date", "2026-03-01"]).exit_code == 0
     assert read_previous(out).number == 1
