@@ -25,8 +25,8 @@ from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
 from perfxl.inputs import collect
-from perfxl.isolate import check_files
-from perfxl.merging import auto_jobs, merge_collected
+from perfxl.isolate import Checkers, check_files
+from perfxl.merging import auto_jobs, merge_collected, start_reading
 from perfxl.output import atomic_write
 from perfxl.package import DEFAULT_YEAR
 from perfxl.report import json_report, merge_json, printable, text_report
@@ -328,24 +328,33 @@ def merge_cmd(
     重新汇总时读取上一轮的汇总工作簿（默认即输出文件），保留审核人员填写的核实情况、处理意见和处置，
     标出每个问题的状态；上一轮的文件另存一份带轮次和日期的副本。"""
     source = None if fresh else (previous or (output if output.exists() else None))
+    # first of all, in other processes: the previous round read, a checking worker loading pandera
+    reading = start_reading(partial(read_previous, source)) if source is not None else None
     files, skipped = collect(list(inputs))
     jobs = jobs or auto_jobs(len(files))
+    checkers = Checkers()
     show = not quiet and sys.stderr.isatty()
     day = round_date.date().isoformat() if round_date else ""
-    with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
-        store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
-        result = merge_collected(
-            files,
-            skipped,
-            catalog=catalog,
-            year=year,
-            jobs=jobs,
-            progress=bar.update,
-            previous=partial(read_previous, source) if source is not None else None,  # read while checking
-            round_date=day,
-            cache=store,
-            indicators=indicators,
-        )
+    try:
+        with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
+            store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
+            result = merge_collected(
+                files,
+                skipped,
+                catalog=catalog,
+                year=year,
+                jobs=jobs,
+                progress=bar.update,
+                previous=reading,
+                round_date=day,
+                cache=store,
+                indicators=indicators,
+                checkers=checkers,
+            )
+    finally:  # closed by the merge; here too, should it not have started
+        checkers.close()
+        if reading is not None:
+            reading.close()
     last = result.previous
     if last is not None and last.problem and not quiet:
         click.echo(f"提示：{last.problem}", err=True)

@@ -67,6 +67,29 @@ def _checker(parent: int) -> None:
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None: import raises ImportError
 
 
+def _warm() -> None:
+    import pandera.pandas  # noqa: F401
+
+
+class Checkers:
+    """A checking worker started before it is known what it will check: a merge starts it first
+    thing, so that it loads pandera (0.4 s) while the merge hashes its files and loads its cached
+    reports. It takes a single chunk (a re-merge's changed files); more go to a pool of `jobs`
+    (check_files). `close` ends it, busy or not (a merge where nothing changed)."""
+
+    def __init__(self) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_checker,
+                                        initargs=(os.getpid(),))  # fmt: skip
+        self.pool.submit(_warm)
+
+    def close(self) -> None:
+        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):  # loading pandera for nothing: no need to wait for it
+                proc.kill()
+        with contextlib.suppress(Exception):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _crashed(path: Path) -> FileReport:
     report = FileReport(path=path, status="rejected")
     report.add(
@@ -108,11 +131,13 @@ def check_files(
     progress: Progress | None = None,
     meanwhile: Callable[[], None] | None = None,
     indicators: str | Path | None = None,
+    checkers: Checkers | None = None,
 ) -> CheckReport:
     """Check files and folders (walked as `merge` walks them) as `perfxl check` does: in `jobs`
     worker processes (at least one), so that a file crashing native code costs only that file;
     results in input order, what the walk skipped in `skipped`. `meanwhile` runs in this
-    process while the workers check (a re-merge loads its cached reports then)."""
+    process while the workers check (a re-merge loads its cached reports then). `checkers`:
+    workers started ahead, used instead of a pool of its own (the caller closes them)."""
     paths: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for f in map(Path, files):
@@ -134,14 +159,20 @@ def check_files(
     size = max(1, min(200, -(-len(paths) // (jobs * 4))))
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     ctx = _context()
-    if ctx.get_start_method() == "fork" and len(chunks) > 1:
+    if checkers is not None and len(chunks) > 1:
+        checkers.close()
+        checkers = None
+    if checkers is None and ctx.get_start_method() == "fork" and len(chunks) > 1:
         # load once here: forked workers inherit it (saves ~0.7 s each). A single chunk loads it
         # in its worker, at the same time as `meanwhile` here.
         import pandera.pandas  # noqa: F401
     results: list[list[FileReport] | None] = [None] * len(chunks)
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_checker, initargs=(os.getpid(),)
-    ) as pool:
+    own: contextlib.AbstractContextManager[ProcessPoolExecutor]
+    if checkers is not None:
+        own = contextlib.nullcontext(checkers.pool)
+    else:
+        own = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_checker, initargs=(os.getpid(),))
+    with own as pool:
         futures: list[Future[list[FileReport]]] = [pool.submit(_check_chunk, (c, settings)) for c in chunks]
         if meanwhile is not None:
             meanwhile()

@@ -26,7 +26,7 @@ from perfxl.derive import listed_projects
 from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
-from perfxl.isolate import check_files, die_with_parent
+from perfxl.isolate import Checkers, check_files, die_with_parent
 from perfxl.read import Loc
 from perfxl.review import (
     Change,
@@ -225,42 +225,46 @@ def merge_collected(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    previous: PreviousRound | Callable[[], PreviousRound] | None = None,
+    previous: PreviousRound | Callable[[], PreviousRound] | Aside | None = None,
     round_date: str = "",
     cache: Path | None = None,
     notes: Mapping[str, Notes] | None = None,
     indicators: Path | None = None,
+    checkers: Checkers | None = None,
 ) -> MergeResult:
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
     With `cache` (a file), unchanged files reuse their check results from the last merge.
-    `previous` may be a function that reads it: it then runs while the workers check."""
+    `previous` may be a function that reads it (it then runs while the workers check) or a read
+    already started (`start_reading`); `checkers`, workers started ahead (closed here)."""
     from perfxl.cache import ReportCache
     from perfxl.library import load_library
 
     entries = read_catalog(catalog) if catalog else []
     library = load_library(indicators)
     store = ReportCache(cache, library.sha256) if cache is not None else None
-    last: list[PreviousRound | None] = [None if callable(previous) else previous]
-    aside = None
+    last: list[PreviousRound | None] = [previous if isinstance(previous, PreviousRound) else None]
+    aside: Aside | None = None
 
     def read_last() -> None:
-        if callable(previous):
-            last[0] = _collect(aside, previous)
+        if aside is not None:
+            last[0] = aside.collect()
 
     try:
-        aside = _aside(previous) if callable(previous) else None
+        aside = previous if isinstance(previous, Aside) else start_reading(previous) if callable(previous) else None
         with fewer_collections():
-            reports = _checked(files, year, jobs, progress, store, indicators, read_last if aside is None else None)
-            if aside is not None:
-                read_last()
-            result = _joined(reports, files, skipped, entries, year, last[0], round_date, store)
+            here = read_last if aside is not None and aside.pool is None else None  # no fork: read while checking
+            reports = _checked(files, year, jobs, progress, store, indicators, here, checkers)
+            later = read_last if aside is not None and aside.pool is not None else None
+            result = _joined(reports, files, skipped, entries, year, last, round_date, store, later)
         result.library = library
         result.previous = last[0]
     finally:
         if store is not None:
             store.close()
         if aside is not None:  # collected, or left behind by an error: either way, no process stays
-            aside[0].shutdown(wait=False, cancel_futures=True)
+            aside.close()
+        if checkers is not None:
+            checkers.close()
     typed = notes or {}
     for key, r in result.reviews.items():
         if key in typed:
@@ -271,31 +275,43 @@ def merge_collected(
     return result
 
 
-def _aside(read: Callable[[], PreviousRound]) -> tuple[Any, Future[PreviousRound]] | None:
-    """Read the previous round in a forked process while this one hashes, checks and loads
-    (None where processes cannot be forked: then it is read here, while the workers check)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class Aside:
+    """The previous round, read in a forked process while this one hashes, checks and loads
+    (`start_reading`); where processes cannot be forked, read here when collected."""
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
-        initargs=(os.getpid(),),
-    )  # fmt: skip
-    return pool, pool.submit(read)
+    def __init__(self, read: Callable[[], PreviousRound]) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.read = read
+        self.pool: Any = None
+        self.future: Future[PreviousRound] | None = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            self.pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )  # fmt: skip
+            self.future = self.pool.submit(read)
+
+    def collect(self) -> PreviousRound:
+        if self.future is None:
+            return self.read()
+        try:
+            return self.future.result()
+        except Exception:  # the reader died: read it here
+            return self.read()
+        finally:
+            self.close(wait=True)
+
+    def close(self, wait: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
-def _collect(aside: tuple[Any, Future[PreviousRound]] | None, read: Callable[[], PreviousRound]) -> PreviousRound:
-    if aside is None:
-        return read()
-    pool, future = aside
-    try:
-        return future.result()
-    except Exception:  # the reader died: read it here
-        return read()
-    finally:
-        pool.shutdown(wait=True)
+def start_reading(read: Callable[[], PreviousRound]) -> Aside:
+    """Start reading the previous round now (a merge takes it as `previous`); the CLI starts it
+    before anything else, so that it overlaps the merge's own start."""
+    return Aside(read)
 
 
 def _joined(
@@ -304,11 +320,14 @@ def _joined(
     skipped: list[tuple[Path, str]],
     entries: list[CatalogEntry],
     year: int | None,
-    previous: PreviousRound | None,
+    previous: list[PreviousRound | None],
     round_date: str,
     store: ReportCache | None,
+    read_previous: Callable[[], None] | None = None,
 ) -> MergeResult:
-    """The roster, cross-checks, findings and review states of checked files."""
+    """The roster, cross-checks, findings and review states of checked files. The previous round
+    (`previous[0]`) is needed last: `read_previous`, when given, collects it there from the
+    process reading it, which has had the time it took to join the rest."""
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -447,7 +466,9 @@ def _joined(
                 )
             )
     result = MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
-    _apply_review(result, previous or PreviousRound(), round_date or date.today().isoformat(), store, year)
+    if read_previous is not None:
+        read_previous()
+    _apply_review(result, previous[0] or PreviousRound(), round_date or date.today().isoformat(), store, year)
     return result
 
 
@@ -459,12 +480,15 @@ def _checked(
     store: ReportCache | None,
     indicators: Path | None = None,
     meanwhile: Callable[[], None] | None = None,
+    checkers: Checkers | None = None,
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place
     were checked before by this version, else checked now (and kept for next time).
-    `meanwhile` runs while the workers check."""
+    `meanwhile` runs while the workers check (`checkers`, when started ahead)."""
     if store is None:
-        return check_files(files, year, jobs=jobs, progress=progress, indicators=indicators, meanwhile=meanwhile).files
+        return check_files(
+            files, year, jobs=jobs, progress=progress, indicators=indicators, meanwhile=meanwhile, checkers=checkers
+        ).files
     keys: dict[int, str] = {}
     for i, p in enumerate(files):
         try:
@@ -484,9 +508,12 @@ def _checked(
         if progress and found:
             progress(len(found))
 
+    if not todo and checkers is not None:
+        checkers.close()  # nothing changed: the worker loading pandera has nothing to do
     fresh = check_files(
-        [files[i] for i in todo], year, jobs=jobs, progress=progress, meanwhile=load, indicators=indicators
-    ).files
+        [files[i] for i in todo], year, jobs=jobs, progress=progress, meanwhile=load, indicators=indicators,
+        checkers=checkers,
+    ).files  # fmt: skip
     found.update(zip(todo, fresh, strict=True))
     unreadable = [i for i in range(len(files)) if i not in found]  # known, but its entry would not load
     if unreadable:

@@ -187,6 +187,39 @@ def test_the_previous_round_read_aside_is_the_same_round(tmp_path: Path) -> None
     assert books[0] == books[1] == books[2]
 
 
+def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
+    """`perfxl merge` starts reading the previous round and a checking worker before anything else
+    (start_reading, Checkers): the same workbook as a merge that starts them itself, and no worker
+    left behind, whether it had a file to check or nothing changed."""
+    from functools import partial
+
+    from perfxl.inputs import collect
+    from perfxl.isolate import Checkers
+    from perfxl.merging import merge_collected, start_reading
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    cache = tmp_path / "c.sqlite"
+    out = write_consolidated(merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "1.xlsx")
+    fill_file(data(MZ), inbox / f"{MZ}.xlsx")  # new bytes: one file to check
+    for changed in (True, False):
+        files, skipped = collect([inbox])
+        plain = merge_collected(files, skipped, catalog=CATALOG, previous=partial(read_previous, out), cache=cache,
+                                round_date="2026-02-10")  # fmt: skip
+        checkers = Checkers()
+        workers = list(checkers.pool._processes.values())  # type: ignore[attr-defined]
+        ahead = merge_collected(files, skipped, catalog=CATALOG, previous=start_reading(partial(read_previous, out)),
+                                cache=cache, round_date="2026-02-10", checkers=checkers)  # fmt: skip
+        for proc in workers:
+            proc.join(10)
+            assert not proc.is_alive()
+        a = write_consolidated(plain, tmp_path / f"a{changed}" / "汇总.xlsx").read_bytes()
+        assert write_consolidated(ahead, tmp_path / f"b{changed}" / "汇总.xlsx").read_bytes() == a
+        assert ahead.previous is not None and ahead.previous.number == 1
+
+
 def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Path) -> None:
     out = tmp_path / "汇总.xlsx"
     files = [str(p) for p in sorted(SAMPLES.glob("*.xlsx"))]
