@@ -42,6 +42,7 @@ class ReportCache:
         self.path = path
         self.library = library  # the common-indicator library's SHA-256: part of every key
         self._prefixes: dict[int | None, str] = {}  # by year: the same for every file of a merge
+        self._folders: dict[Path, Path] = {}
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -66,7 +67,18 @@ class ReportCache:
 
     def key(self, path: Path, raw: bytes, year: int | None) -> str:
         digest = hashlib.sha256(raw).hexdigest()
-        return f"{self.prefix(year)}{path.resolve()}|{digest}"
+        return f"{self.prefix(year)}{self._where(path)}|{digest}"
+
+    def _where(self, path: Path) -> Path:
+        """The file's absolute path, its folder resolved once for all its files (resolving each
+        file costs a system call per path component: thousands of files share a few folders).
+        A file that is itself a symbolic link is resolved on its own."""
+        if path.is_symlink():
+            return path.resolve()
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = path.parent.resolve()
+        return folder / path.name
 
     def get(self, key: str) -> FileReport | None:
         if self.db is None:

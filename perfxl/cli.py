@@ -29,7 +29,7 @@ from perfxl.isolate import Checkers, check_files
 from perfxl.merging import auto_jobs, merge_collected, start_reading
 from perfxl.output import atomic_write
 from perfxl.package import DEFAULT_YEAR
-from perfxl.report import json_report, merge_json, printable, text_report
+from perfxl.report import json_report, printable, text_report
 from perfxl.review import keep_copy, read_previous, round_label
 from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
 
@@ -362,11 +362,7 @@ def merge_cmd(
         kept = keep_copy(output, last)
         if kept is not None and not quiet:
             click.echo(f"上一轮汇总另存为 {printable(kept)}", err=True)
-    text: list[str] = []
-    meanwhile = (lambda: text.append(merge_json(result))) if json_path is not None else None
-    write_consolidated(result, output, jobs=jobs, meanwhile=meanwhile, cache=store)  # JSON while workers finish
-    if json_path is not None:
-        atomic_write(json_path, text[0].encode("utf-8"))
+    write_consolidated(result, output, jobs=jobs, cache=store, json_path=json_path)
     _KEPT[:] = [result]  # freed when the process ends (`run`), not here
     if not quiet:
         fails = sum(c.status == "fail" for c in result.checks)

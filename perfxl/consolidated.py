@@ -31,6 +31,7 @@ from perfxl.links import SourceLinks
 from perfxl.merging import MergeResult, fewer_collections
 from perfxl.package import FIXED_CREATED
 from perfxl.pieces import Parts
+from perfxl.report import merge_json
 from perfxl.review import DISPOSITIONS
 from perfxl.spill import spill_csv
 
@@ -87,6 +88,7 @@ class _Table:
     blocks: list[Block | None] | None = None  # a table of blocks; None where one is being rendered
     keys: list[str] = field(default_factory=list)  # the blocks' cache keys
     holes: list[list[int]] = field(default_factory=list)  # which blocks each future renders
+    side: bool = False  # not a table: something else made from the result (the JSON), in a file
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,11 @@ class _Writer:
         pool: Executor | None = None,
         scratch: str = "",
         options: WriterOptions | None = None,
-        meanwhile: Callable[[], None] | None = None,
         store: ReportCache | None = None,
         settings: str = "",
         pieces: int = 1,
     ) -> None:
         self.wb = wb
-        self.meanwhile = meanwhile
         self.opts = options or WriterOptions()
         self.pool = pool
         self.scratch = scratch
@@ -295,10 +295,17 @@ class _Writer:
             self._found = self.store.blocks_all() if self.store is not None else {}
         return self._found
 
+    def side(self, path: Path, make: Callable[[], bytes]) -> None:
+        """Have `make()` written to `path` by a worker while the sheets are written (the JSON of
+        the same result), or by this process when it has no workers or they are busy."""
+        pieces.SIDE[:] = [make]
+        table = _Table("", 0, 0, 0, side=True)
+        self.queued.append((table, pieces.run_side, (str(path),)))
+        self.pending.append(table)
+
     def launch(self) -> None:
-        if not self.queued:
+        if not self.queued or self.pool is None:
             return
-        assert self.pool is not None
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
             fast.flush(sheet)
         for table, fn, args in self.queued:
@@ -313,6 +320,12 @@ class _Writer:
         its own sheets and would otherwise wait; and what a worker failed to render (killed, out
         of memory), it renders again."""
         self.launch()
+        for table, fn, args in self.queued:  # no workers: made here
+            made: Future[fast.Rendered] = Future()
+            made.set_result(fn(args))
+            table.futures.append(made)
+            self.asked.append((made, fn, args))
+        self.queued = []
         task_of = {id(future): (fn, args) for future, fn, args in self.asked}
         for future, fn, args in reversed(self.asked):
             if future.cancel():
@@ -322,11 +335,7 @@ class _Writer:
                 table.futures[table.futures.index(future)] = local
                 task_of[id(local)] = (fn, args)
         self.asked = []
-        if self.meanwhile is not None:
-            self.meanwhile()
-            self.meanwhile = None
         for table in reversed(self.pending):
-            ws = self.sheets[table.name]
             overflow = False
             for k, future in enumerate(table.futures):
                 try:
@@ -334,6 +343,9 @@ class _Writer:
                 except Exception:  # BrokenProcessPool and the like: the piece is rendered here instead
                     fn, args = task_of[id(future)]
                     done = fn(args)
+                if table.side:
+                    continue
+                ws = self.sheets[table.name]
                 if table.blocks is not None:
                     for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
                         table.blocks[i] = block
@@ -342,6 +354,9 @@ class _Writer:
                 fast.append_rows_file(ws, done.path)
                 fast.adopt_links(ws, done)
                 overflow = overflow or done.overflow
+            if table.side:
+                continue
+            ws = self.sheets[table.name]
             if table.blocks is not None:
                 fast.header_out(ws)
                 ws.blocks = table.blocks
@@ -430,8 +445,8 @@ def write_consolidated(
     *,
     jobs: int = 1,
     options: WriterOptions | None = None,
-    meanwhile: Callable[[], None] | None = None,
     cache: str | Path | None = None,
+    json_path: str | Path | None = None,
 ) -> Path:
     """Write the workbook atomically (temporary file, then rename). With jobs > 1 (and fork
     available), workers render the largest sheets while this process writes the others;
@@ -468,6 +483,8 @@ def write_consolidated(
         {"title": "预算绩效目标汇总", "author": "perfxl", "created": FIXED_CREATED, "comments": f"perfxl {__version__}"}
     )
     library = result.library.sha256 if result.library is not None else ""
+    json_out = Path(json_path) if json_path is not None else None
+    json_tmp = json_out.with_name(f".{json_out.name}.{os.getpid()}.tmp") if json_out is not None else None
     store = ReportCache(Path(cache), library) if cache is not None and opts.fast else None
     try:
         with fewer_collections(), pieces.pool(jobs if opts.fast else 1) as (pool, scratch):
@@ -475,7 +492,9 @@ def write_consolidated(
 
             # one piece more than workers: this process renders what they have not started when it is done
             parts = jobs + 1 if pool is not None else 1
-            w = _Writer(wb, out, pool, scratch, opts, meanwhile, store, settings_key(result.year, library), parts)
+            w = _Writer(wb, out, pool, scratch, opts, store, settings_key(result.year, library), parts)
+            if json_tmp is not None:
+                w.side(json_tmp, lambda: merge_json(result).encode("utf-8"))
             write_sheets(w, result)
     finally:
         if store is not None:
@@ -485,7 +504,15 @@ def write_consolidated(
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        if json_tmp is not None:
+            json_tmp.unlink(missing_ok=True)
         raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    if json_out is not None and json_tmp is not None:
+        try:
+            os.replace(json_tmp, json_out)
+        except OSError as exc:
+            json_tmp.unlink(missing_ok=True)
+            raise OutputError(f"无法写入 {json_out}：{exc.strerror or exc}") from exc
     return out
 
 

@@ -167,7 +167,7 @@ def merge(
     year: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    previous: PreviousRound | Callable[[], PreviousRound] | None = None,
+    previous: PreviousRound | Callable[[], PreviousRound] | Aside | None = None,
     round_date: str = "",
     cache: str | Path | None = None,
     notes: Mapping[str, Notes] | None = None,

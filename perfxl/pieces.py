@@ -41,6 +41,7 @@ class Parts:
 # first task and see only what was here then). The last item is the sheet's hyperlink limit:
 # 0 for pieces of a sheet without links, else the sheet is one piece, links rendered with it.
 PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any, int]] = {}
+SIDE: list[Callable[[], bytes]] = []  # what `run_side` writes (the JSON of the merge), set the same way
 
 
 def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
@@ -49,6 +50,14 @@ def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
     parts, formats, links, link_format, max_links = PENDING[name]
     make = parts.pieces[index][1]
     return fast.render_rows(make(), first_row, formats, links, link_format, folder, max_links)
+
+
+def run_side(args: tuple[str]) -> fast.Rendered:
+    """Worker (or the writer itself): the side product written to a file."""
+    (path,) = args
+    with open(path, "wb") as fh:
+        fh.write(SIDE[0]())
+    return fast.Rendered(path)
 
 
 def render_blocks(args: tuple[str, tuple[tuple[int, int], ...], str, int]) -> fast.Rendered:
@@ -75,4 +84,5 @@ def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
             yield pool, scratch
     finally:
         PENDING.clear()  # whatever happened, drop the references to the merge result
+        SIDE.clear()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -7,6 +7,7 @@ rows, in which order.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -17,7 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from perfxl import __version__
 from perfxl.check import FileReport
 from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
-from perfxl.findings import Finding
+from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
 from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow
@@ -208,9 +209,11 @@ def _roster(w: _Writer, m: MergeResult) -> None:
     for i, r in enumerate(m.roster, start=1):
         rep = r.report
         meta = rep.submission.meta if rep and rep.submission else Meta()
-        counts = [
-            sum(f.severity.value == s for f in rep.findings) if rep else None for s in ("error", "warning", "info")
-        ]
+        if rep is not None:
+            n = Counter(f.severity for f in rep.findings)
+            counts: list[int | None] = [n[Severity.ERROR], n[Severity.WARNING], n[Severity.INFO]]
+        else:
+            counts = [None, None, None]
         rows.append(
             [
                 i,

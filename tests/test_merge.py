@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -384,13 +385,18 @@ def test_parallel_pieces_write_the_same_bytes(
 
     monkeypatch.setattr(consolidated._Writer, "launch", spy)
     options = WriterOptions(parallel_min_rows=1, max_links=max_links)
-    parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2, options=options)
+    json_path = first.parent / f"parallel{max_links}.json"
+    parallel = write_consolidated(result, first.parent / "parallel.xlsx", jobs=2, options=options, json_path=json_path)
+    from perfxl.report import merge_json
+
+    assert json_path.read_text("utf-8") == merge_json(result)  # made by a worker meanwhile
     groups: dict[str, list[int]] = {}
     for name, n in started:
         groups.setdefault(name, []).append(n)
     # the per-submission tables in groups (a group more than workers), each submission once
     assert {k: sum(v) for k, v in groups.items()} == {
-        "绩效指标": 13, "部门整体": 3, "年度主要任务": 3, "项目": 10, "交叉校验": 1, "问题清单": 1
+        "绩效指标": 13, "部门整体": 3, "年度主要任务": 3, "项目": 10, "交叉校验": 1, "问题清单": 1,
+        str(json_path.with_name(f".{json_path.name}.{os.getpid()}.tmp")): 1,
     }  # fmt: skip
     assert len(groups["绩效指标"]) == 3 and groups["交叉校验"] == groups["问题清单"] == [1]
     assert parallel.read_bytes() == serial.read_bytes()
@@ -473,12 +479,21 @@ def test_pieces_no_worker_rendered_are_rendered_here(
     def fake_pool(jobs: int) -> Any:
         yield executor(), str(tmp_path)
 
+    from perfxl.report import merge_json
+
     result, first = merged
-    serial = write_consolidated(result, first.parent / f"serial_{executor.__name__}.xlsx")
+    name = executor.__name__
+    serial = write_consolidated(result, first.parent / f"serial_{name}.xlsx", json_path=tmp_path / "serial.json")
     monkeypatch.setattr(pieces, "pool", fake_pool)
     options = WriterOptions(parallel_min_rows=1)
-    here = write_consolidated(result, first.parent / f"here_{executor.__name__}.xlsx", jobs=2, options=options)
+    here = write_consolidated(
+        result, first.parent / f"here_{name}.xlsx", jobs=2, options=options, json_path=tmp_path / "here.json"
+    )
     assert here.read_bytes() == serial.read_bytes()
+    # the JSON too, made here when no worker made it
+    assert (tmp_path / "here.json").read_text("utf-8") == (tmp_path / "serial.json").read_text("utf-8")
+    assert (tmp_path / "here.json").read_text("utf-8") == merge_json(result)
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_automatic_jobs() -> None:

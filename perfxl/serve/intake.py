@@ -338,33 +338,35 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
 
 def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     from perfxl.consolidated import write_consolidated
-    from perfxl.merging import auto_jobs, merge
-    from perfxl.output import atomic_write
-    from perfxl.report import merge_json
+    from perfxl.merging import auto_jobs, merge, start_reading
     from perfxl.review import Notes, keep_copy, read_previous
 
     out_dir = store.data / "export"
-    staged = stage(store)
-    jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
     output = out_dir / "汇总.xlsx"
-    notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
-    cache = out_dir / ".汇总.cache.sqlite"  # as the CLI's default: unchanged files are not checked again
-    result = merge(
-        [staged],
-        catalog=catalog_path(store),
-        year=store.year or None,
-        previous=partial(read_previous, output) if output.exists() else None,  # read while checking
-        indicators=library_path(store),
-        round_date=round_date,
-        notes=notes,
-        cache=cache,
-        jobs=jobs,
-    )
+    # the previous export read in another process from the start, while the files are staged and checked
+    reading = start_reading(partial(read_previous, output)) if output.exists() else None
+    try:
+        staged = stage(store)
+        jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
+        notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
+        cache = out_dir / ".汇总.cache.sqlite"  # as the CLI's default: unchanged files are not checked again
+        result = merge(
+            [staged],
+            catalog=catalog_path(store),
+            year=store.year or None,
+            previous=reading,
+            indicators=library_path(store),
+            round_date=round_date,
+            notes=notes,
+            cache=cache,
+            jobs=jobs,
+        )
+    finally:  # the merge closes it; here too, should the merge not have started
+        if reading is not None:
+            reading.close()
     if result.previous is not None:
         keep_copy(output, result.previous)
-    text: list[str] = []
-    write_consolidated(result, output, jobs=jobs, meanwhile=lambda: text.append(merge_json(result)), cache=cache)
-    atomic_write(out_dir / "汇总.json", text[0].encode("utf-8"))
+    write_consolidated(result, output, jobs=jobs, cache=cache, json_path=out_dir / "汇总.json")
     return output, out_dir / "汇总.json"
 
 
