@@ -21,6 +21,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from math import isfinite
 from typing import Any, Literal
 
@@ -194,23 +195,35 @@ class FastSheet(Worksheet):  # type: ignore[misc]
             self.previous_row = last + 1
         return overflow
 
-    prerendered: Rendered | None = None  # hyperlinks rendered by a worker (adopt_links)
+    prerendered: list[Rendered] | None = None  # hyperlinks rendered apart, piece by piece (adopt_links)
     # the rows after the header as pre-deflated blocks (blocks.py), packed by FastWorkbook
     blocks: list[Block] | None = None
     blocks_file = ""  # the sheet's XML file, which holds BLOCKS where the blocks go
 
     def _write_hyperlinks(self) -> None:
-        """XlsxWriter's, or what a worker rendered with it when the whole sheet was rendered there
-        (its relationships were numbered from 1: hyperlinks are a sheet's first)."""
+        """XlsxWriter's, or what was rendered with it piece by piece (each piece's relationships
+        numbered from 1, hyperlinks being a sheet's first): one <hyperlinks> element, numbered on."""
         done = self.prerendered
         if done is None:
             super()._write_hyperlinks()
             return
         if self.hyperlinks or getattr(self, "rel_count", 0):  # not a layout a worker can have numbered
             raise RuntimeError("hyperlinks rendered by a worker cannot join others")
-        self.fh.write(done.links_xml)
-        self.rel_count = len(done.rels)
-        self.external_hyper_links += [list(r) for r in done.rels]
+        if len(done) == 1:
+            self.fh.write(done[0].links_xml)
+        else:
+            inner = []
+            offset = 0
+            for piece in done:
+                body = piece.links_xml.removeprefix("<hyperlinks>").removesuffix("</hyperlinks>")
+                if offset:
+                    body = _RID.sub(partial(_shift_rid, offset), body)
+                inner.append(body)
+                offset += len(piece.rels)
+            self.fh.write(f"<hyperlinks>{''.join(inner)}</hyperlinks>")
+        rels = [list(r) for piece in done for r in piece.rels]
+        self.rel_count = len(rels)
+        self.external_hyper_links += rels
 
     def _write_optimized_sheet_data(self) -> None:
         """XlsxWriter's, copying the streamed rows as bytes: a city-wide sheet has hundreds of MB
@@ -284,6 +297,7 @@ class Rendered:
     links: int = 0  # hyperlinks made (the sheet's hlink_count)
     overflow: bool = False  # a link was refused for the per-sheet limit
     blocks: tuple[tuple[int, int, int], ...] = ()  # render_blocks: (size, zcrc, length) of each block
+    data: bytes = b""  # the blocks themselves, when rendered in this process (no file)
 
 
 def render_rows(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
@@ -294,20 +308,48 @@ def render_rows(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any
     with open(fd, "w", encoding="utf-8") as fh:
         sink: Any = PartSink(fh)  # duck-types the sheet attributes write_fast_rows uses
         overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
+    links_xml, rels = _links_of(sink)
+    return Rendered(path, links_xml, rels, sink.hlink_count, overflow)
+
+
+def render_sheet_block(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
+                       link_format: Any, folder: str, level: int, max_links: int) -> Rendered:  # fmt: skip
+    """Rows of a sheet from `first_row` as one deflated block, their hyperlinks rendered as in
+    render_rows: written to a file in `folder` (a worker), or kept in `data` when `folder` is ""."""
+    sink: Any = PartSink(io.StringIO())
+    overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
+    block = deflate(sink.fh.getvalue().encode("utf-8"), level)
+    links_xml, rels = _links_of(sink)
+    made = ((block.size, block.zcrc, len(block.data)),)
+    if not folder:
+        return Rendered("", links_xml, rels, sink.hlink_count, overflow, made, block.data)
+    fd, path = tempfile.mkstemp(suffix=".bin", dir=folder)
+    with open(fd, "wb") as fh:
+        fh.write(block.data)
+    return Rendered(path, links_xml, rels, sink.hlink_count, overflow, made)
+
+
+def _links_of(sink: Any) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """The <hyperlinks> element and relationships of what a PartSink collected, as XlsxWriter
+    writes them (its own element writers, on a scratch sheet)."""
     if not sink.hyperlinks:
-        return Rendered(path, overflow=overflow)
-    ws = Worksheet()  # XlsxWriter's own element writers, on a scratch sheet
+        return "", ()
+    ws = Worksheet()
     ws._set_filehandle(io.StringIO())
     ws.hyperlinks = sink.hyperlinks
     ws._write_hyperlinks()
-    rels = tuple(tuple(r) for r in ws.external_hyper_links)
-    return Rendered(path, ws.fh.getvalue(), rels, sink.hlink_count, overflow)
+    return ws.fh.getvalue(), tuple(tuple(r) for r in ws.external_hyper_links)
+
+
+def _shift_rid(offset: int, m: re.Match[str]) -> str:
+    return f'r:id="rId{int(m[1]) + offset}"'
 
 
 def adopt_links(ws: Any, rendered: Rendered) -> None:
-    """Give a sheet the hyperlinks a worker rendered for it (see FastSheet._write_hyperlinks)."""
+    """Give a sheet the hyperlinks rendered apart for a piece of it, pieces in order
+    (see FastSheet._write_hyperlinks)."""
     if rendered.links:
-        ws.prerendered = rendered
+        ws.prerendered = [*(ws.prerendered or []), rendered]
         ws.hlink_count += rendered.links
 
 
@@ -335,9 +377,11 @@ def render_block(rows: Iterable[Sequence[Any]], first_row: int, formats: list[An
 
 def read_blocks(rendered: Rendered) -> list[Block]:
     """The blocks a worker rendered (render_blocks), its file removed."""
-    with open(rendered.path, "rb") as fh:
-        data = fh.read()
-    os.unlink(rendered.path)
+    data = rendered.data
+    if rendered.path:
+        with open(rendered.path, "rb") as fh:
+            data = fh.read()
+        os.unlink(rendered.path)
     out, at = [], 0
     for size, zcrc, length in rendered.blocks:
         out.append(Block(data[at : at + length], size, zcrc))
@@ -406,6 +450,7 @@ class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
             xlsxwriter.workbook.ZipFile = saved
 
 
+_RID = re.compile(r'r:id="rId(\d+)"')
 _XML_SPECIAL = re.compile(r"[&<>]")
 _NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _ANY_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")

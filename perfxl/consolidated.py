@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,6 +57,7 @@ STATUS_TEXT = {"pass": "通过", "fail": "不通过", "skip": "未校验（数�
 
 
 PARALLEL_MIN_ROWS = 5_000  # below this, a worker rendering a sheet costs more than it saves
+PIECE_ROWS = 3_000  # 交叉校验 and 问题清单 in pieces: workers and this process share them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +70,7 @@ class WriterOptions:
     max_rows: int = EXCEL_MAX_ROWS
     parallel_min_rows: int = PARALLEL_MIN_ROWS
     deflate_level: int = 1
+    piece_rows: int = PIECE_ROWS  # the sheets with links go out in pieces of this many rows
 
     @property
     def fast(self) -> bool:
@@ -196,6 +198,9 @@ class _Writer:
         if self.opts.fast and isinstance(rows, Parts) and rows.keys is not None and not spilled and not any(links):
             self._blocks(name, rows, [self._format_of(c) for c in cols])
             overflow = False
+        elif self.opts.fast and isinstance(rows, Parts) and rows.keys is None and not spilled:
+            self._linked(name, rows, [self._format_of(c) for c in cols], links)
+            overflow = False
         # pieces render all their rows: only for a table that fits the sheet; with links, one piece
         elif (
             self.opts.fast
@@ -251,6 +256,40 @@ class _Writer:
         for i, (n, _make) in enumerate(parts.pieces):
             self.queued.append((table, pieces.render_piece, (name, i, first, self.scratch)))
             first += n
+        self.pending.append(table)
+
+    def pieces_of(self, count: int, make: Callable[[int, int], Iterator[Sequence[Any]]]) -> Parts:
+        """A table of `count` rows as pieces of `piece_rows` (`make(a, b)` gives rows a..b-1): the
+        same pieces whatever the number of workers, so the same bytes."""
+        size = max(1, self.opts.piece_rows)
+        return Parts(
+            [(min(b + size, count) - b, partial(make, b, min(b + size, count))) for b in range(0, count, size)]
+        )
+
+    def _linked(self, name: str, parts: Parts, formats: list[Any], links: list[bool]) -> None:
+        """A table in pieces of fixed size (交叉校验, 问题清单): each piece's rows and hyperlinks
+        rendered and deflated as one block, by the workers when the table is large, else here.
+        Pieces let the workers and this process share the largest sheets; their hyperlinks are
+        numbered on when they are joined. Where the sheet could reach Excel's hyperlink limit, one
+        piece (which link is refused depends on all before it). Not cached: the rows change with
+        every round's review."""
+        limit = self.opts.max_links if any(links) else 0
+        if limit and parts.count * sum(links) > limit and len(parts.pieces) > 1:
+            parts = Parts([(parts.count, parts.rows)])
+        pieces.PENDING[name] = (parts, formats, links, self.f["link"], limit)
+        n = len(parts.pieces)
+        table = _Table(
+            name, parts.count, len(formats), len(self.notes), blocks=[None] * n, holes=[[i] for i in range(n)]
+        )
+        level, first = self.opts.deflate_level, 1
+        for i, (rows, _make) in enumerate(parts.pieces):
+            if self.pool is not None and parts.count >= self.opts.parallel_min_rows:
+                self.queued.append((table, pieces.render_linked, (name, i, first, self.scratch, level)))
+            else:
+                here: Future[fast.Rendered] = Future()
+                here.set_result(pieces.render_linked((name, i, first, "", level)))
+                table.futures.append(here)
+            first += rows
         self.pending.append(table)
 
     def _blocks(self, name: str, parts: Parts, formats: list[Any]) -> None:
@@ -349,7 +388,10 @@ class _Writer:
                 if table.blocks is not None:
                     for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
                         table.blocks[i] = block
-                        self.new_blocks.append((table.keys[i], block))
+                        if table.keys:
+                            self.new_blocks.append((table.keys[i], block))
+                    fast.adopt_links(ws, done)
+                    overflow = overflow or done.overflow
                     continue
                 fast.append_rows_file(ws, done.path)
                 fast.adopt_links(ws, done)

@@ -52,6 +52,15 @@ def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
     return fast.render_rows(make(), first_row, formats, links, link_format, folder, max_links)
 
 
+def render_linked(args: tuple[str, int, int, str, int]) -> fast.Rendered:
+    """Worker (or the writer itself, with no folder): one piece of a table with links as one
+    deflated block, its hyperlinks rendered with it."""
+    name, index, first_row, folder, level = args
+    parts, formats, links, link_format, max_links = PENDING[name]
+    make = parts.pieces[index][1]
+    return fast.render_sheet_block(make(), first_row, formats, links, link_format, folder, level, max_links)
+
+
 def run_side(args: tuple[str]) -> fast.Rendered:
     """Worker (or the writer itself): the side product written to a file."""
     (path,) = args

@@ -398,11 +398,19 @@ class Outcome:
     right: float | None
     status: Status
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # a cached report holds several; the dataclass default unpickles 3× slower
+        return _outcome, (self.rule, self.row, self.left, self.right, self.status)
+
     @property
     def diff(self) -> float | None:
         if self.left is None or self.right is None:
             return None
         return round(self.left - self.right, 10)
+
+
+def _outcome(rule: Rule, row: int | None, left: float | None, right: float | None, status: Status) -> Outcome:
+    return Outcome(rule=rule, row=row, left=left, right=right, status=status)
 
 
 def side_sum(

@@ -451,8 +451,8 @@ def _checks(w: _Writer, m: MergeResult) -> None:
     order = {"fail": 0, "incomplete": 1, "unchecked": 2, "skip": 3, "pass": 4}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
 
-    def rows() -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
-        for c in checks:
+    def rows(a: int, b: int) -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
+        for c in checks[a:b]:
             status, checked, advice, disposition, seen, rnd = _review_cells(
                 m, c.key, c.status in ("fail", "incomplete")
             )
@@ -478,7 +478,7 @@ def _checks(w: _Writer, m: MergeResult) -> None:
                 c.rule_id,
             ]
 
-    w.table("交叉校验", cols, Parts([(len(checks), rows)]), status_col=0)
+    w.table("交叉校验", cols, w.pieces_of(len(checks), rows), status_col=0)
     w.review_columns("交叉校验", cols, len(checks), print_to="处置")
 
 
@@ -511,18 +511,19 @@ def _findings(w: _Writer, m: MergeResult) -> None:
     findings = sorted(m.findings, key=lambda f: (sev[f.severity.value], f.file, f.sheet, f.cell, f.rule))
     count = len(findings) + len(m.gone)
 
-    def rows() -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
-        yield from _finding_rows(w, m, findings, first_change)
-        yield from _gone_rows(m, len(findings))
+    def rows(a: int, b: int) -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
+        yield from _finding_rows(w, m, findings[a:b], first_change, start=a + 1)
+        gone = len(findings)
+        yield from _gone_rows(m, gone, max(a - gone, 0), max(b - gone, 0))
 
-    w.table("问题清单", cols, Parts([(count, rows)]), status_col=1)
+    w.table("问题清单", cols, w.pieces_of(count, rows), status_col=1)
     w.review_columns("问题清单", cols, count, print_to="处置")
 
 
 def _finding_rows(
-    w: _Writer, m: MergeResult, findings: list[Finding], first_change: dict[tuple[str, str], int]
+    w: _Writer, m: MergeResult, findings: list[Finding], first_change: dict[tuple[str, str], int], start: int = 1
 ) -> Iterator[list[Any]]:
-    for i, f in enumerate(findings, start=1):
+    for i, f in enumerate(findings, start=start):
         loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
         path = Path(f.file) if f.file else None
         status, checked, advice, disposition, seen, rnd = _review_cells(m, f.key, bool(f.key))
@@ -549,9 +550,9 @@ def _finding_rows(
         )
 
 
-def _gone_rows(m: MergeResult, before: int) -> Iterator[list[Any]]:
-    """Problems of the last round that went away keep their rows and notes."""
-    for n, (past, r) in enumerate(m.gone, start=before + 1):
+def _gone_rows(m: MergeResult, before: int, a: int = 0, b: int | None = None) -> Iterator[list[Any]]:
+    """Problems of the last round that went away keep their rows and notes (those from a to b)."""
+    for n, (past, r) in enumerate(m.gone[a:b], start=before + a + 1):
         old = past.row
         yield (
             [

@@ -182,3 +182,17 @@ def test_registered_rules_pickle_as_the_registry_object() -> None:
         assert pickle.loads(pickle.dumps(rule)) is rule
     other = dataclasses.replace(RULES[0], id="test.unregistered")
     assert pickle.loads(pickle.dumps(other)) == other  # by value when not in the registry
+
+
+def test_outcomes_come_back_from_the_cache_as_they_went_in() -> None:
+    import math
+    import pickle
+
+    from perfxl.rules import RULES, Outcome
+
+    for o in [
+        Outcome(rule=RULES[0], row=None, left=1.5, right=2.0, status="fail"),
+        Outcome(rule=RULES[-1], row=3, left=None, right=math.inf, status="unchecked"),
+    ]:
+        back = pickle.loads(pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == o and back.rule is o.rule
