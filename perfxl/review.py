@@ -203,29 +203,41 @@ def read_previous(path: Path) -> PreviousRound:
             for rec in _records(wb["提交情况"]):
                 if rec.get("状态") == "已接收" and rec.get("SHA-256"):
                     prev.files[(str(rec.get("类别") or ""), str(rec.get("名称") or ""))] = str(rec["SHA-256"])
-        for sheet in ("交叉校验", "问题清单"):  # the same number in both: notes from either count
-            if sheet not in wb.sheetnames:
-                continue
-            for rec in _keyed_records(wb.raw(sheet), "问题编号"):
+        # the same number in both sheets: notes from either count
+        if "交叉校验" in wb.sheetnames:  # tens of thousands of rows in a county: only the columns used
+            for number, checked, advice, disposition, right, left, rnd, seen, status in _keyed_columns(
+                wb.raw("交叉校验"), "问题编号", _CHECK_COLUMNS
+            ):
+                key = str(number or "").strip()
+                if not key:
+                    continue
+                # a rule's right side is what the finding calls expected, its left the actual
+                notes = Notes(_text(checked), _text(advice), _text(disposition))
+                past = prev.problems.get(key)
+                if past is None:
+                    values = values_text(right, left)
+                    prev.problems[key] = PastProblem(
+                        key, notes, _text(status), _text(seen), _round_number(rnd), values, {}
+                    )
+                else:
+                    past.notes = past.notes.merged(notes)
+        if "问题清单" in wb.sheetnames:
+            for rec in _keyed_records(wb.raw("问题清单"), "问题编号"):
                 key = str(rec.get("问题编号") or "").strip()
                 if not key:
                     continue
                 notes = Notes(*(_text(rec.get(c)) for c in NOTE_COLUMNS))
-                if sheet == "问题清单":
-                    values = values_text(rec.get("期望"), rec.get("实际"))
-                else:  # a rule's right side is what the finding calls expected, its left the actual
-                    values = values_text(rec.get("右值"), rec.get("左值"))
-                first_round = _round_number(rec.get("轮次"))
+                values = values_text(rec.get("期望"), rec.get("实际"))
                 past = prev.problems.get(key)
                 if past is None:
-                    kept = rec if sheet == "问题清单" else {}
                     seen = _text(rec.get("首次发现"))
                     status = _text(rec.get("状态"))
-                    prev.problems[key] = PastProblem(key, notes, status, seen, first_round, values, kept)
+                    prev.problems[key] = PastProblem(
+                        key, notes, status, seen, _round_number(rec.get("轮次")), values, rec
+                    )
                 else:
-                    past.notes = past.notes.merged(notes) if sheet == "交叉校验" else notes.merged(past.notes)
-                    if sheet == "问题清单":
-                        past.row, past.values, past.status = rec, values, _text(rec.get("状态")) or past.status
+                    past.notes = notes.merged(past.notes)
+                    past.row, past.values, past.status = rec, values, _text(rec.get("状态")) or past.status
         return prev
     except Exception as exc:
         return PreviousRound(problem=f"上一轮汇总文件的内容无法识别（{type(exc).__name__}），按第一轮处理")
@@ -282,6 +294,31 @@ def _keyed_records(rows: list[list[Any]], key: str) -> Iterator[dict[str, Any]]:
     for row in it:
         if k < len(row) and row[k] not in (None, ""):
             yield dict(zip(names, [None if v == "" else v for v in row], strict=False))
+
+
+_CHECK_COLUMNS = ("问题编号", *NOTE_COLUMNS, "右值", "左值", "轮次", "首次发现", "状态")
+
+
+def _keyed_columns(rows: list[list[Any]], key: str, columns: tuple[str, ...]) -> Iterator[list[Any]]:
+    """What `_keyed_records` gives of `columns`, as a list per row (no dict per row): the same
+    values (an empty cell or a missing column is None; of two equal headers, the last)."""
+    it = iter(rows)
+    head = next(it, None)
+    if not head or key not in head:
+        return
+    names = ["" if h in (None, "") else str(h) for h in head]
+    at = {n: i for i, n in enumerate(names)}
+    where = [at.get(c, -1) for c in columns]
+    k = names.index(key)
+    for row in it:
+        if k < len(row) and row[k] not in (None, ""):
+            n = len(row)
+            if n < len(names):  # a short row (not from calamine): a record holds only its first n names
+                part = {c: i for i, c in enumerate(names[:n])}
+                cols = [part.get(c, -1) for c in columns]
+            else:
+                cols = where
+            yield [None if i < 0 or row[i] == "" else row[i] for i in cols]
 
 
 def _text(v: Any) -> str:

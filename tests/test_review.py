@@ -308,3 +308,25 @@ def test_the_change_list_is_the_same_from_the_cache_and_from_the_previous_workbo
     a = write_consolidated(cached, tmp_path / "a.xlsx")
     b = write_consolidated(plain, tmp_path / "b.xlsx")
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_reading_columns_gives_what_records_give() -> None:
+    """交叉校验 is read by column (no dict per row): the same values as its records, whatever the
+    headers (missing, repeated, blank) and the rows (short, empty cells)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from perfxl.review import _keyed_columns, _keyed_records
+
+    names = st.sampled_from(["问题编号", "核实情况", "右值", "左值", "状态", "", None])
+    cells = st.one_of(st.just(""), st.none(), st.text(max_size=3), st.floats(allow_nan=False), st.integers())
+
+    @settings(max_examples=200, deadline=None)
+    @given(head=st.lists(names, max_size=6), rows=st.lists(st.lists(cells, max_size=7), max_size=6))
+    def check(head: list[Any], rows: list[list[Any]]) -> None:
+        table = [head, *rows]
+        cols = ("问题编号", "核实情况", "右值", "左值", "状态", "轮次")
+        expected = [[rec.get(c) for c in cols] for rec in _keyed_records(table, "问题编号")]
+        assert list(_keyed_columns(table, "问题编号", cols)) == expected
+
+    check()
