@@ -84,8 +84,9 @@ def hard_exit(code: Any) -> None:
     if code is not None and not isinstance(code, int):  # as the interpreter does with sys.exit("text")
         print(code, file=sys.stderr)
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`perfxl check … | head`)
+            stream.flush()
     os._exit(code or 0)
 
 

@@ -85,3 +85,30 @@ def test_importing_perfxl_pulls_in_no_heavy_modules() -> None:
     code = "import sys, perfxl; print(','.join(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""  # pandas/pandera load only when validating, openpyxl only when annotating
+
+
+def test_the_console_script_exits_with_the_commands_code_and_all_its_output(tmp_path: Path) -> None:
+    """`perfxl` (perfxl.cli.run) ends the process without tearing its heap down: the exit code is
+    still the command's (0 written, 1 findings, 2 usage), its output is all there, and the merge's
+    workbook, JSON and kept previous round are complete."""
+    import json
+    import subprocess
+    import sys
+
+    samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.xlsx"))
+
+    def perfxl(*args: str) -> subprocess.CompletedProcess[str]:
+        code = "from perfxl.cli import run; run()"
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path)
+
+    out = tmp_path / "汇总.xlsx"
+    for _ in range(2):
+        done = perfxl("merge", *map(str, samples), "-o", str(out), "--json", str(tmp_path / "汇总.json"))
+        assert done.returncode == 0 and done.stdout.startswith("已写出") and done.stdout.endswith("）。\n")
+    assert openpyxl.load_workbook(out)["提交情况"].max_row == 14
+    summary = json.loads((tmp_path / "汇总.json").read_text("utf-8"))["summary"]
+    assert (summary["accepted"], summary["round"]) == (13, 2)
+    assert list(tmp_path.glob("汇总_第1轮_*.xlsx"))
+    checked = perfxl("check", str(samples[0]))
+    assert checked.returncode == 1 and "错误" in checked.stdout
+    assert perfxl("merge", "--no-such-option").returncode == 2
