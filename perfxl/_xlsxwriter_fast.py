@@ -254,14 +254,6 @@ def flush(ws: Any) -> None:
     ws.fh.flush()
 
 
-def append_rows_file(ws: Any, path: str) -> None:
-    """Append a file of <row> elements (rendered by a worker) to a streamed sheet, as bytes."""
-    ws.fh.flush()  # then append the piece's bytes after what the text layer holds
-    with open(path, "rb") as fh:
-        shutil.copyfileobj(fh, ws.fh.buffer, 1 << 20)
-    os.unlink(path)
-
-
 def set_extent(ws: Any, count: int, ncols: int) -> None:
     """Tell a streamed sheet that rows 1..count were written behind its back."""
     if count:
@@ -270,8 +262,8 @@ def set_extent(ws: Any, count: int, ncols: int) -> None:
 
 
 class PartSink:
-    """Stands in for the worksheet in a worker: rows go to a file; the hyperlinks made are kept
-    for render_rows to render (nothing else is)."""
+    """Stands in for the worksheet where rows are rendered apart: rows go to `fh`; the hyperlinks
+    made are kept for render_sheet_block to render (nothing else is)."""
 
     constant_memory = False
 
@@ -288,45 +280,48 @@ class PartSink:
 
 @dataclass(frozen=True)
 class Rendered:
-    """What a worker rendered of a sheet: its <row> elements (a file) and, for a sheet rendered
-    whole, its <hyperlinks> element and their relationships, as XlsxWriter would write them."""
+    """What was rendered apart of a sheet: its rows as deflated blocks (in a file, or in `data`)
+    and their <hyperlinks> element and relationships, as XlsxWriter would write them; or, for the
+    side product (the JSON), the file it was written to."""
 
     path: str
     links_xml: str = ""
     rels: tuple[tuple[str, str, str], ...] = ()
     links: int = 0  # hyperlinks made (the sheet's hlink_count)
     overflow: bool = False  # a link was refused for the per-sheet limit
-    blocks: tuple[tuple[int, int, int], ...] = ()  # render_blocks: (size, zcrc, length) of each block
-    data: bytes = b""  # the blocks themselves, when rendered in this process (no file)
-
-
-def render_rows(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
-                link_format: Any, folder: str, max_links: int = 0) -> Rendered:  # fmt: skip
-    """Worker: rows → a file of <row> elements in `folder`; with `max_links`, the rows are a
-    whole sheet's and their hyperlinks are rendered too (numbered from the sheet's first)."""
-    fd, path = tempfile.mkstemp(suffix=".xml", dir=folder)
-    with open(fd, "w", encoding="utf-8") as fh:
-        sink: Any = PartSink(fh)  # duck-types the sheet attributes write_fast_rows uses
-        overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
-    links_xml, rels = _links_of(sink)
-    return Rendered(path, links_xml, rels, sink.hlink_count, overflow)
+    blocks: tuple[tuple[int, int, int], ...] = ()  # (size, zcrc, length) of each block
+    data: bytes = b""  # the blocks themselves, when rendered in the writer's process (no file)
 
 
 def render_sheet_block(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
-                       link_format: Any, folder: str, level: int, max_links: int) -> Rendered:  # fmt: skip
-    """Rows of a sheet from `first_row` as one deflated block, their hyperlinks rendered as in
-    render_rows: written to a file in `folder` (a worker), or kept in `data` when `folder` is ""."""
-    sink: Any = PartSink(io.StringIO())
-    overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
-    block = deflate(sink.fh.getvalue().encode("utf-8"), level)
+                       link_format: Any, level: int, max_links: int, folder: str) -> Rendered:  # fmt: skip
+    """Rows of a sheet from `first_row` as one deflated block, their hyperlinks (up to `max_links`)
+    rendered too, numbered from the sheet's first: handed back as `_handed` does."""
+    block, sink, overflow = _deflated(rows, first_row, formats, links, link_format, level, max_links)
     links_xml, rels = _links_of(sink)
-    made = ((block.size, block.zcrc, len(block.data)),)
+    return _handed([block], folder, links_xml, rels, sink.hlink_count, overflow)
+
+
+def _deflated(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],
+              link_format: Any, level: int, max_links: int) -> tuple[Block, Any, bool]:  # fmt: skip
+    """Rows → their <row> elements, deflated on their own; the sink holds the hyperlinks made."""
+    sink: Any = PartSink(io.StringIO())  # duck-types the sheet attributes write_fast_rows uses
+    overflow = FastSheet.write_fast_rows(sink, first_row, rows, formats, links, link_format, max_links)
+    return deflate(sink.fh.getvalue().encode("utf-8"), level), sink, overflow
+
+
+def _handed(blocks: list[Block], folder: str, links_xml: str = "", rels: tuple[tuple[str, str, str], ...] = (),
+            links: int = 0, overflow: bool = False) -> Rendered:  # fmt: skip
+    """Blocks handed back to the writer: one after the other in a file in `folder` (from a worker),
+    or in `data` when `folder` is "" (made in the writer's own process)."""
+    made = tuple((b.size, b.zcrc, len(b.data)) for b in blocks)
+    data = b"".join(b.data for b in blocks)
     if not folder:
-        return Rendered("", links_xml, rels, sink.hlink_count, overflow, made, block.data)
+        return Rendered("", links_xml, rels, links, overflow, made, data)
     fd, path = tempfile.mkstemp(suffix=".bin", dir=folder)
     with open(fd, "wb") as fh:
-        fh.write(block.data)
-    return Rendered(path, links_xml, rels, sink.hlink_count, overflow, made)
+        fh.write(data)
+    return Rendered(path, links_xml, rels, links, overflow, made)
 
 
 def _links_of(sink: Any) -> tuple[str, tuple[tuple[str, str, str], ...]]:
@@ -353,30 +348,20 @@ def adopt_links(ws: Any, rendered: Rendered) -> None:
         ws.hlink_count += rendered.links
 
 
-def render_blocks(items: Sequence[tuple[Any, int]], formats: list[Any], link_format: Any, folder: str,
-                  level: int) -> Rendered:  # fmt: skip
-    """Worker: each (make rows, first row) → a deflated block, written one after the other to a
-    file in `folder`; `Rendered.blocks` gives each one's (size, zcrc, length in the file)."""
-    fd, path = tempfile.mkstemp(suffix=".bin", dir=folder)
-    made = []
-    with open(fd, "wb") as fh:
-        for make, first_row in items:
-            block = render_block(make(), first_row, formats, link_format, level)
-            fh.write(block.data)
-            made.append((block.size, block.zcrc, len(block.data)))
-    return Rendered(path, blocks=tuple(made))
+def render_blocks(items: Sequence[tuple[Any, int]], formats: list[Any], link_format: Any, level: int,
+                  folder: str) -> Rendered:  # fmt: skip
+    """Each (make rows, first row) → a deflated block, handed back as `_handed` does."""
+    return _handed([render_block(make(), first_row, formats, link_format, level) for make, first_row in items], folder)
 
 
 def render_block(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], link_format: Any,
                  level: int) -> Block:  # fmt: skip
     """Rows (without links) from `first_row` → their <row> elements, deflated on their own."""
-    sink: Any = PartSink(io.StringIO())  # duck-types the sheet attributes write_fast_rows uses
-    FastSheet.write_fast_rows(sink, first_row, rows, formats, [False] * len(formats), link_format, 0)
-    return deflate(sink.fh.getvalue().encode("utf-8"), level)
+    return _deflated(rows, first_row, formats, [False] * len(formats), link_format, level, 0)[0]
 
 
 def read_blocks(rendered: Rendered) -> list[Block]:
-    """The blocks a worker rendered (render_blocks), its file removed."""
+    """The blocks handed back (render_blocks, render_sheet_block), their file removed."""
     data = rendered.data
     if rendered.path:
         with open(rendered.path, "rb") as fh:

@@ -26,7 +26,7 @@ from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import Checkers, check_files
-from perfxl.merging import auto_jobs, merge_collected, start_reading
+from perfxl.merging import Aside, auto_jobs, merge_collected
 from perfxl.output import atomic_write
 from perfxl.package import DEFAULT_YEAR
 from perfxl.report import json_report, printable, text_report
@@ -329,13 +329,14 @@ def merge_cmd(
     重新汇总时读取上一轮的汇总工作簿（默认即输出文件），保留审核人员填写的核实情况、处理意见和处置，
     标出每个问题的状态；上一轮的文件另存一份带轮次和日期的副本。"""
     source = None if fresh else (previous or (output if output.exists() else None))
-    # first of all, in other processes: the previous round read, a checking worker loading pandera
-    reading = start_reading(partial(read_previous, source)) if source is not None else None
     files, skipped = collect(list(inputs))
     jobs = jobs or auto_jobs(len(files))
-    checkers = Checkers()
     show = not quiet and sys.stderr.isatty()
     day = round_date.date().isoformat() if round_date else ""
+    # before the merge does anything, in other processes: the previous round read, a checking
+    # worker loading pandera
+    reading = Aside(partial(read_previous, source)) if source is not None else None
+    checkers = Checkers()
     try:
         with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
             store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))

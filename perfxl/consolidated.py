@@ -118,7 +118,7 @@ class _Writer:
         self.scratch = scratch
         self.pieces = pieces  # how many parts a table for the workers is cut into
         self.store = store  # where blocks of earlier merges are kept (blocks.py)
-        self.settings = settings  # what every block depends on: tool version, year, limits, library
+        self.settings = settings  # what every block depends on: tool version, year, limits, library (settings_key)
         self.block_keys: set[str] = set()  # every block of this workbook
         self._found: dict[str, Block] | None = None
         self.new_blocks: list[tuple[str, Block]] = []  # and those rendered for it
@@ -195,22 +195,12 @@ class _Writer:
             count = limit
             body = islice(make(), limit)
         links = [c.kind == "link" for c in cols]
-        if self.opts.fast and isinstance(rows, Parts) and rows.keys is not None and not spilled and not any(links):
-            self._blocks(name, rows, [self._format_of(c) for c in cols])
-            overflow = False
-        elif self.opts.fast and isinstance(rows, Parts) and rows.keys is None and not spilled:
-            self._linked(name, rows, [self._format_of(c) for c in cols], links)
-            overflow = False
-        # pieces render all their rows: only for a table that fits the sheet; with links, one piece
-        elif (
-            self.opts.fast
-            and self.pool is not None
-            and isinstance(rows, Parts)
-            and count >= self.opts.parallel_min_rows
-            and not spilled
-            and (not any(links) or len(rows.pieces) == 1)
-        ):
-            self._start_pieces(name, rows, [self._format_of(c) for c in cols], links)
+        if self.opts.fast and isinstance(rows, Parts) and not spilled:  # the big tables, as deflated blocks
+            formats = [self._format_of(c) for c in cols]
+            if rows.keys is not None and not any(links):
+                self._blocks(name, rows, formats)
+            else:
+                self._linked(name, rows, formats, links)
             overflow = False
         elif self.opts.fast:
             formats = [self._format_of(c) for c in cols]
@@ -245,19 +235,6 @@ class _Writer:
             ws.write_comment(0, 0, note)
         return ws
 
-    def _start_pieces(self, name: str, parts: Parts, formats: list[Any], links: list[bool]) -> None:
-        """Queue a table for the workers; `launch` starts them (they fork once, on the first task,
-        so every table they are to render must be registered before)."""
-        fast.header_out(self.sheets[name])  # the header row goes out first
-        pieces.PENDING[name] = (parts, formats, links, self.f["link"], self.opts.max_links if any(links) else 0)
-        # the note a refused link gives goes where the serial writer would have put it
-        table = _Table(name, parts.count, len(formats), len(self.notes))
-        first = 1
-        for i, (n, _make) in enumerate(parts.pieces):
-            self.queued.append((table, pieces.render_piece, (name, i, first, self.scratch)))
-            first += n
-        self.pending.append(table)
-
     def pieces_of(self, count: int, make: Callable[[int, int], Iterator[Sequence[Any]]]) -> Parts:
         """A table of `count` rows as pieces of `piece_rows` (`make(a, b)` gives rows a..b-1): the
         same pieces whatever the number of workers, so the same bytes."""
@@ -281,14 +258,9 @@ class _Writer:
         table = _Table(
             name, parts.count, len(formats), len(self.notes), blocks=[None] * n, holes=[[i] for i in range(n)]
         )
-        level, first = self.opts.deflate_level, 1
+        parallel, first = parts.count >= self.opts.parallel_min_rows, 1
         for i, (rows, _make) in enumerate(parts.pieces):
-            if self.pool is not None and parts.count >= self.opts.parallel_min_rows:
-                self.queued.append((table, pieces.render_linked, (name, i, first, self.scratch, level)))
-            else:
-                here: Future[fast.Rendered] = Future()
-                here.set_result(pieces.render_linked((name, i, first, "", level)))
-                table.futures.append(here)
+            self._task(table, pieces.render_linked, name, i, first, self.opts.deflate_level, parallel=parallel)
             first += rows
         self.pending.append(table)
 
@@ -301,7 +273,7 @@ class _Writer:
         styles = ",".join(str(f._get_xf_index()) for f in formats)
         keys, firsts, first = [], [], 1
         for (n, _make), identity in zip(parts.pieces, parts.keys, strict=True):
-            keys.append(block_key(self.settings, __version__, name, level, styles, first, n, identity))
+            keys.append(block_key(self.settings, name, level, styles, first, n, identity))
             firsts.append(first)
             first += n
         self.block_keys.update(keys)
@@ -309,23 +281,18 @@ class _Writer:
         blocks: list[Block | None] = [found.get(k) for k in keys]
         todo = [i for i, b in enumerate(blocks) if b is None]
         table = _Table(name, parts.count, len(formats), len(self.notes), blocks=blocks, keys=keys)
+        pieces.PENDING[name] = (parts, formats, [False] * len(formats), self.f["link"], 0)
         rows = sum(parts.pieces[i][0] for i in todo)
-        if self.pool is not None and rows >= self.opts.parallel_min_rows:
-            pieces.PENDING[name] = (parts, formats, [False] * len(formats), self.f["link"], 0)
-            share, run, group = rows / self.pieces, 0, []
-            for i in todo:  # groups of about equal row counts, a group more than workers
-                group.append(i)
-                run += parts.pieces[i][0]
-                if run >= share or i == todo[-1]:
-                    items = tuple((j, firsts[j]) for j in group)
-                    self.queued.append((table, pieces.render_blocks, (name, items, self.scratch, level)))
-                    table.holes.append(group)
-                    run, group = 0, []
-        else:
-            for i in todo:
-                _n, make = parts.pieces[i]
-                blocks[i] = fast.render_block(make(), firsts[i], formats, self.f["link"], level)
-                self.new_blocks.append((keys[i], blocks[i]))  # type: ignore[arg-type]
+        parallel = self.pool is not None and rows >= self.opts.parallel_min_rows
+        share, run, group = rows / (self.pieces if parallel else 1), 0, []
+        for i in todo:  # groups of about equal row counts, a group more than workers
+            group.append(i)
+            run += parts.pieces[i][0]
+            if run >= share or i == todo[-1]:
+                items = tuple((j, firsts[j]) for j in group)
+                self._task(table, pieces.render_blocks, name, items, level, parallel=parallel)
+                table.holes.append(group)
+                run, group = 0, []
         self.pending.append(table)
 
     def _stored(self) -> dict[str, Block]:
@@ -339,12 +306,23 @@ class _Writer:
         the same result), or by this process when it has no workers or they are busy."""
         pieces.SIDE[:] = [make]
         table = _Table("", 0, 0, 0, side=True)
-        self.queued.append((table, pieces.run_side, (str(path),)))
+        self._task(table, pieces.run_side, str(path))
         self.pending.append(table)
 
-    def launch(self) -> None:
-        if not self.queued or self.pool is None:
+    def _task(self, table: _Table, fn: Callable[[Any], fast.Rendered], *args: Any, parallel: bool = True) -> None:
+        """fn(args) for `table`, the folder for its blocks last: queued for the workers (their
+        scratch folder), or, without workers or when not worth one, made now (kept in memory)."""
+        if self.pool is not None and parallel:
+            self.queued.append((table, fn, (*args, self.scratch)))
             return
+        here: Future[fast.Rendered] = Future()
+        here.set_result(fn((*args, "")))
+        table.futures.append(here)
+
+    def launch(self) -> None:
+        if not self.queued:
+            return
+        assert self.pool is not None
         for sheet in self.sheets.values():  # nothing buffered for a forked child to ever flush twice
             fast.flush(sheet)
         for table, fn, args in self.queued:
@@ -359,12 +337,6 @@ class _Writer:
         its own sheets and would otherwise wait; and what a worker failed to render (killed, out
         of memory), it renders again."""
         self.launch()
-        for table, fn, args in self.queued:  # no workers: made here
-            made: Future[fast.Rendered] = Future()
-            made.set_result(fn(args))
-            table.futures.append(made)
-            self.asked.append((made, fn, args))
-        self.queued = []
         task_of = {id(future): (fn, args) for future, fn, args in self.asked}
         for future, fn, args in reversed(self.asked):
             if future.cancel():
@@ -384,24 +356,18 @@ class _Writer:
                     done = fn(args)
                 if table.side:
                     continue
-                ws = self.sheets[table.name]
-                if table.blocks is not None:
-                    for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
-                        table.blocks[i] = block
-                        if table.keys:
-                            self.new_blocks.append((table.keys[i], block))
-                    fast.adopt_links(ws, done)
-                    overflow = overflow or done.overflow
-                    continue
-                fast.append_rows_file(ws, done.path)
-                fast.adopt_links(ws, done)
+                assert table.blocks is not None
+                for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
+                    table.blocks[i] = block
+                    if table.keys:
+                        self.new_blocks.append((table.keys[i], block))
+                fast.adopt_links(self.sheets[table.name], done)
                 overflow = overflow or done.overflow
             if table.side:
                 continue
             ws = self.sheets[table.name]
-            if table.blocks is not None:
-                fast.header_out(ws)
-                ws.blocks = table.blocks
+            fast.header_out(ws)
+            ws.blocks = table.blocks
             fast.set_extent(ws, table.count, table.ncols)
             pieces.PENDING.pop(table.name, None)
             if overflow:

@@ -129,7 +129,7 @@ def check_files(
     *,
     jobs: int = 1,
     progress: Progress | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
     indicators: str | Path | None = None,
     checkers: Checkers | None = None,
 ) -> CheckReport:

@@ -235,29 +235,21 @@ def merge_collected(
     """`merge` for inputs already walked by `collect` (the CLI needs the count for its progress bar).
     With `cache` (a file), unchanged files reuse their check results from the last merge.
     `previous` may be a function that reads it (it then runs while the workers check) or a read
-    already started (`start_reading`); `checkers`, workers started ahead (closed here)."""
+    already started (`Aside`); `checkers`, workers started ahead (closed here)."""
     from perfxl.cache import ReportCache
     from perfxl.library import load_library
 
     entries = read_catalog(catalog) if catalog else []
     library = load_library(indicators)
     store = ReportCache(cache, library.sha256) if cache is not None else None
-    last: list[PreviousRound | None] = [previous if isinstance(previous, PreviousRound) else None]
-    aside: Aside | None = None
-
-    def read_last() -> None:
-        if aside is not None:
-            last[0] = aside.collect()
-
+    source = Aside(previous) if callable(previous) else previous
+    aside = source if isinstance(source, Aside) else None
     try:
-        aside = previous if isinstance(previous, Aside) else start_reading(previous) if callable(previous) else None
         with fewer_collections():
-            here = read_last if aside is not None and aside.pool is None else None  # no fork: read while checking
+            here = aside.collect if aside is not None and aside.pool is None else None  # no fork: read while checking
             reports = _checked(files, year, jobs, progress, store, indicators, here, checkers)
-            later = read_last if aside is not None and aside.pool is not None else None
-            result = _joined(reports, files, skipped, entries, year, last, round_date, store, later)
+            result = _joined(reports, files, skipped, entries, year, source, round_date, store)
         result.library = library
-        result.previous = last[0]
     finally:
         if store is not None:
             store.close()
@@ -276,8 +268,9 @@ def merge_collected(
 
 
 class Aside:
-    """The previous round, read in a forked process while this one hashes, checks and loads
-    (`start_reading`); where processes cannot be forked, read here when collected."""
+    """The previous round, read from now on in a forked process while this one hashes, checks and
+    loads (the CLI starts it before anything else, so that it overlaps the merge's own start);
+    where processes cannot be forked, read here when collected. Collected once."""
 
     def __init__(self, read: Callable[[], PreviousRound]) -> None:
         import multiprocessing
@@ -286,6 +279,7 @@ class Aside:
         self.read = read
         self.pool: Any = None
         self.future: Future[PreviousRound] | None = None
+        self._got: PreviousRound | None = None
         if "fork" in multiprocessing.get_all_start_methods():
             self.pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
@@ -294,6 +288,11 @@ class Aside:
             self.future = self.pool.submit(read)
 
     def collect(self) -> PreviousRound:
+        if self._got is None:
+            self._got = self._read()
+        return self._got
+
+    def _read(self) -> PreviousRound:
         if self.future is None:
             return self.read()
         try:
@@ -308,26 +307,19 @@ class Aside:
             self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
-def start_reading(read: Callable[[], PreviousRound]) -> Aside:
-    """Start reading the previous round now (a merge takes it as `previous`); the CLI starts it
-    before anything else, so that it overlaps the merge's own start."""
-    return Aside(read)
-
-
 def _joined(
     reports: list[FileReport],
     files: list[Path],
     skipped: list[tuple[Path, str]],
     entries: list[CatalogEntry],
     year: int | None,
-    previous: list[PreviousRound | None],
+    previous: PreviousRound | Aside | None,
     round_date: str,
     store: ReportCache | None,
-    read_previous: Callable[[], None] | None = None,
 ) -> MergeResult:
     """The roster, cross-checks, findings and review states of checked files. The previous round
-    (`previous[0]`) is needed last: `read_previous`, when given, collects it there from the
-    process reading it, which has had the time it took to join the rest."""
+    is needed last: one still being read (`Aside`) is collected there, its reader having had the
+    time it took to join the rest."""
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -466,9 +458,8 @@ def _joined(
                 )
             )
     result = MergeResult(roster=roster, checks=checks, findings=findings, year=year, inputs=len(files) + len(skipped))
-    if read_previous is not None:
-        read_previous()
-    _apply_review(result, previous[0] or PreviousRound(), round_date or date.today().isoformat(), store, year)
+    result.previous = previous.collect() if isinstance(previous, Aside) else previous
+    _apply_review(result, result.previous or PreviousRound(), round_date or date.today().isoformat(), store, year)
     return result
 
 
@@ -479,7 +470,7 @@ def _checked(
     progress: Progress | None,
     store: ReportCache | None,
     indicators: Path | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
     checkers: Checkers | None = None,
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place

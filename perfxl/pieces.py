@@ -37,44 +37,35 @@ class Parts:
         return chain.from_iterable(make() for _, make in self.pieces)
 
 
-# What forked workers render: set by the parent before the workers start (they fork at the
-# first task and see only what was here then). The last item is the sheet's hyperlink limit:
-# 0 for pieces of a sheet without links, else the sheet is one piece, links rendered with it.
+# What is rendered apart (by forked workers, or by the writer itself): set by the parent before
+# the workers start (they fork at the first task and see only what was here then). The last item
+# is the sheet's hyperlink limit (0 for a sheet without links). Each task's last argument is the
+# folder its blocks go to: the workers' scratch folder, or "" to keep them in memory.
 PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any, int]] = {}
 SIDE: list[Callable[[], bytes]] = []  # what `run_side` writes (the JSON of the merge), set the same way
 
 
-def render_piece(args: tuple[str, int, int, str]) -> fast.Rendered:
-    """Worker: one piece of a table's rows → a file of <row> elements (and its links)."""
-    name, index, first_row, folder = args
+def render_linked(args: tuple[str, int, int, int, str]) -> fast.Rendered:
+    """One piece of a table with links as one deflated block, its hyperlinks rendered with it."""
+    name, index, first_row, level, folder = args
     parts, formats, links, link_format, max_links = PENDING[name]
     make = parts.pieces[index][1]
-    return fast.render_rows(make(), first_row, formats, links, link_format, folder, max_links)
+    return fast.render_sheet_block(make(), first_row, formats, links, link_format, level, max_links, folder)
 
 
-def render_linked(args: tuple[str, int, int, str, int]) -> fast.Rendered:
-    """Worker (or the writer itself, with no folder): one piece of a table with links as one
-    deflated block, its hyperlinks rendered with it."""
-    name, index, first_row, folder, level = args
-    parts, formats, links, link_format, max_links = PENDING[name]
-    make = parts.pieces[index][1]
-    return fast.render_sheet_block(make(), first_row, formats, links, link_format, folder, level, max_links)
+def render_blocks(args: tuple[str, tuple[tuple[int, int], ...], int, str]) -> fast.Rendered:
+    """Pieces of a table, each (index, first row) → a deflated block."""
+    name, items, level, folder = args
+    parts, formats, _links, link_format, _max = PENDING[name]
+    return fast.render_blocks([(parts.pieces[i][1], first) for i, first in items], formats, link_format, level, folder)
 
 
-def run_side(args: tuple[str]) -> fast.Rendered:
-    """Worker (or the writer itself): the side product written to a file."""
-    (path,) = args
+def run_side(args: tuple[str, str]) -> fast.Rendered:
+    """The side product written to its file (the writer's scratch folder plays no part)."""
+    path, _folder = args
     with open(path, "wb") as fh:
         fh.write(SIDE[0]())
     return fast.Rendered(path)
-
-
-def render_blocks(args: tuple[str, tuple[tuple[int, int], ...], str, int]) -> fast.Rendered:
-    """Worker: pieces of a table, each (index, first row) → a deflated block, one after the other
-    in a file; `Rendered.blocks` says where each one ends."""
-    name, items, folder, level = args
-    parts, formats, _links, link_format, _max = PENDING[name]
-    return fast.render_blocks([(parts.pieces[i][1], first) for i, first in items], formats, link_format, folder, level)
 
 
 @contextmanager

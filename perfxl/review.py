@@ -285,15 +285,9 @@ def _records(ws: Any) -> list[dict[str, Any]]:
 def _keyed_records(rows: list[list[Any]], key: str) -> Iterator[dict[str, Any]]:
     """`_records` of the rows whose `key` column holds something (the others are not read further:
     a county's 交叉校验 has tens of thousands of rows)."""
-    it = iter(rows)
-    head = next(it, None)
-    if not head or key not in head:
-        return
-    names = ["" if h in (None, "") else str(h) for h in head]
-    k = names.index(key)
-    for row in it:
-        if k < len(row) and row[k] not in (None, ""):
-            yield dict(zip(names, [None if v == "" else v for v in row], strict=False))
+    names, keyed = _keyed(rows, key)
+    for row in keyed:
+        yield dict(zip(names, [None if v == "" else v for v in row], strict=False))
 
 
 _CHECK_COLUMNS = ("问题编号", *NOTE_COLUMNS, "右值", "左值", "轮次", "首次发现", "状态")
@@ -302,23 +296,27 @@ _CHECK_COLUMNS = ("问题编号", *NOTE_COLUMNS, "右值", "左值", "轮次", "
 def _keyed_columns(rows: list[list[Any]], key: str, columns: tuple[str, ...]) -> Iterator[list[Any]]:
     """What `_keyed_records` gives of `columns`, as a list per row (no dict per row): the same
     values (an empty cell or a missing column is None; of two equal headers, the last)."""
+    names, keyed = _keyed(rows, key)
+    at = {n: i for i, n in enumerate(names)}
+    where = [at.get(c, -1) for c in columns]
+    for row in keyed:
+        cols = where
+        if len(row) < len(names):  # a short row (not from calamine): a record holds only its first names
+            part = {c: i for i, c in enumerate(names[: len(row)])}
+            cols = [part.get(c, -1) for c in columns]
+        yield [None if i < 0 or row[i] == "" else row[i] for i in cols]
+
+
+def _keyed(rows: list[list[Any]], key: str) -> tuple[list[str], Iterator[list[Any]]]:
+    """The header's names, and the rows below it whose `key` column (the first so named) holds
+    something; no rows when there is no such column."""
     it = iter(rows)
     head = next(it, None)
     if not head or key not in head:
-        return
+        return [], iter(())
     names = ["" if h in (None, "") else str(h) for h in head]
-    at = {n: i for i, n in enumerate(names)}
-    where = [at.get(c, -1) for c in columns]
     k = names.index(key)
-    for row in it:
-        if k < len(row) and row[k] not in (None, ""):
-            n = len(row)
-            if n < len(names):  # a short row (not from calamine): a record holds only its first n names
-                part = {c: i for i, c in enumerate(names[:n])}
-                cols = [part.get(c, -1) for c in columns]
-            else:
-                cols = where
-            yield [None if i < 0 or row[i] == "" else row[i] for i in cols]
+    return names, (row for row in it if k < len(row) and row[k] not in (None, ""))
 
 
 def _text(v: Any) -> str:

@@ -525,7 +525,14 @@ def test_no_fork_means_serial_writing(merged: tuple[MergeResult, Path], monkeypa
     result, first = merged
     serial = write_consolidated(result, first.parent / "serial_nf.xlsx")
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    monkeypatch.setattr(consolidated._Writer, "_start_pieces", lambda *a: pytest.fail("forked without fork"))
+    real = consolidated._Writer.launch
+
+    def launch(self: Any) -> None:
+        if self.queued:
+            pytest.fail("forked without fork")
+        real(self)
+
+    monkeypatch.setattr(consolidated._Writer, "launch", launch)
     nofork = write_consolidated(
         result, first.parent / "nofork.xlsx", jobs=2, options=WriterOptions(parallel_min_rows=1)
     )

@@ -189,13 +189,13 @@ def test_the_previous_round_read_aside_is_the_same_round(tmp_path: Path) -> None
 
 def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
     """`perfxl merge` starts reading the previous round and a checking worker before anything else
-    (start_reading, Checkers): the same workbook as a merge that starts them itself, and no worker
+    (Aside, Checkers): the same workbook as a merge that starts them itself, and no worker
     left behind, whether it had a file to check or nothing changed."""
     from functools import partial
 
     from perfxl.inputs import collect
     from perfxl.isolate import Checkers
-    from perfxl.merging import merge_collected, start_reading
+    from perfxl.merging import Aside, merge_collected
 
     inbox = tmp_path / "in"
     inbox.mkdir()
@@ -210,7 +210,7 @@ def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
                                 round_date="2026-02-10")  # fmt: skip
         checkers = Checkers()
         workers = list(checkers.pool._processes.values())  # type: ignore[attr-defined]
-        ahead = merge_collected(files, skipped, catalog=CATALOG, previous=start_reading(partial(read_previous, out)),
+        ahead = merge_collected(files, skipped, catalog=CATALOG, previous=Aside(partial(read_previous, out)),
                                 cache=cache, round_date="2026-02-10", checkers=checkers)  # fmt: skip
         for proc in workers:
             proc.join(10)

@@ -338,13 +338,13 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
 
 def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     from perfxl.consolidated import write_consolidated
-    from perfxl.merging import auto_jobs, merge, start_reading
+    from perfxl.merging import Aside, auto_jobs, merge
     from perfxl.review import Notes, keep_copy, read_previous
 
     out_dir = store.data / "export"
     output = out_dir / "汇总.xlsx"
     # the previous export read in another process from the start, while the files are staged and checked
-    reading = start_reading(partial(read_previous, output)) if output.exists() else None
+    reading = Aside(partial(read_previous, output)) if output.exists() else None
     try:
         staged = stage(store)
         jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
