@@ -12,6 +12,7 @@ consolidated writer goes through XlsxWriter's public API only: slower, same cont
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -252,6 +253,17 @@ def header_out(ws: Any) -> None:
 
 def flush(ws: Any) -> None:
     ws.fh.flush()
+
+
+def discard(wb: Any) -> None:
+    """A workbook that will not be packed (its writing failed): its sheets' streamed-row files
+    closed and removed, not left open in the temporary folder."""
+    for ws in wb.worksheets():
+        fh = getattr(ws, "row_data_fh", None)
+        if fh is not None and not fh.closed:
+            fh.close()
+            with contextlib.suppress(OSError, TypeError):
+                os.unlink(ws.row_data_filename)
 
 
 def set_extent(ws: Any, count: int, ncols: int) -> None:

@@ -504,6 +504,11 @@ def write_consolidated(
             if json_tmp is not None:
                 w.side(json_tmp, lambda: merge_json(result).encode("utf-8"))
             write_sheets(w, result)
+    except BaseException:
+        fast.discard(wb)
+        if json_tmp is not None:  # a worker or this process may have written it already
+            json_tmp.unlink(missing_ok=True)
+        raise
     finally:
         if store is not None:
             store.close()

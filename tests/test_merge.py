@@ -505,6 +505,13 @@ def test_pieces_no_worker_rendered_are_rendered_here(
     assert (tmp_path / "here.json").read_text("utf-8") == (tmp_path / "serial.json").read_text("utf-8")
     assert (tmp_path / "here.json").read_text("utf-8") == merge_json(result)
     assert not list(tmp_path.glob(".*.tmp"))
+    # a merge whose sheets fail after the JSON was made leaves no temporary JSON behind
+    import perfxl.sheets as sheets
+
+    monkeypatch.setattr(sheets, "_about", lambda *a: (_ for _ in ()).throw(RuntimeError("sheets failed")))
+    with pytest.raises(RuntimeError):
+        write_consolidated(result, first.parent / f"broken_{name}.xlsx", json_path=tmp_path / "broken.json")
+    assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "broken.json").exists()
 
 
 def test_automatic_jobs() -> None:
