@@ -3,9 +3,10 @@
 A bureau re-merges after every corrected file. Each file's FileReport is stored in an embedded
 SQLite file under a key made of everything the result depends on: the tool version, the budget
 year asked for, the reading limits, the file's path and the SHA-256 of its bytes. A file that
-changed, moved or is checked by another version simply misses. A cache that cannot be opened
-or read (damaged, locked, written by something else) is set aside and rebuilt: it can make a
-merge faster, never different.
+changed, moved or is checked by another version simply misses. A file untouched since the last
+merge (same inode, size and times, settled when it was hashed) is not read again to be hashed.
+A cache that cannot be opened or read (damaged, locked, written by something else) is set aside
+and rebuilt: it can make a merge faster, never different.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import hashlib
 import pickle
 import sqlite3
+import time
 import zlib
 from dataclasses import astuple
 from pathlib import Path
@@ -32,7 +34,12 @@ _SCHEMA = (
     # pre-deflated blocks of the last workbook's sheets (perfxl/blocks.py); dcrc: _seal
     "CREATE TABLE IF NOT EXISTS blocks (key TEXT PRIMARY KEY, size INTEGER NOT NULL, zcrc INTEGER NOT NULL,"
     " dcrc INTEGER NOT NULL, data BLOB NOT NULL);"
+    # each input file's SHA-256 with the file's identity and times when it was hashed (`digest`)
+    "CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, stat TEXT NOT NULL, sha TEXT NOT NULL);"
 )
+# a file whose times are this close to the moment it was hashed may still have been changing then
+# (file systems keep times to a tick: FAT to two seconds): its digest is not reused
+_SETTLED_NS = 2_000_000_000
 
 
 class ReportCache:
@@ -43,6 +50,8 @@ class ReportCache:
         self.library = library  # the common-indicator library's SHA-256: part of every key
         self._prefixes: dict[int | None, str] = {}  # by year: the same for every file of a merge
         self._folders: dict[Path, Path] = {}
+        self._digests: dict[str, tuple[str, str]] | None = None  # path → (stat, sha), read once
+        self._hashed: list[tuple[str, str, str]] = []  # (path, stat, sha) to keep
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -68,6 +77,34 @@ class ReportCache:
     def key(self, path: Path, raw: bytes, year: int | None) -> str:
         digest = hashlib.sha256(raw).hexdigest()
         return f"{self.prefix(year)}{self._where(path)}|{digest}"
+
+    def file_key(self, path: Path, year: int | None) -> str:
+        """`key` of a file as it is now. Its SHA-256 is taken from the last merge when the file
+        is provably the same one, untouched since: same device, inode, size, modification and
+        status-change times (the last cannot be set back by anyone but the clock), and those
+        times settled before it was hashed. Otherwise its bytes are read and hashed (and the
+        digest kept). Raises OSError as reading would."""
+        where = str(self._where(path))
+        st = path.stat()
+        stat = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+        if self._digests is None:
+            self._digests = self._read_digests()
+        kept = self._digests.get(where)
+        if kept is not None and kept[0] == stat:
+            return f"{self.prefix(year)}{where}|{kept[1]}"
+        raw = path.read_bytes()
+        sha = hashlib.sha256(raw).hexdigest()
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            self._hashed.append((where, stat, sha))
+        return f"{self.prefix(year)}{where}|{sha}"
+
+    def _read_digests(self) -> dict[str, tuple[str, str]]:
+        if self.db is None:
+            return {}
+        try:
+            return {p: (st, sha) for p, st, sha in self.db.execute("SELECT path, stat, sha FROM digests")}
+        except sqlite3.Error:
+            return {}
 
     def _where(self, path: Path) -> Path:
         """The file's absolute path, its folder resolved once for all its files (resolving each
@@ -117,10 +154,13 @@ class ReportCache:
         return None
 
     def put(self, items: list[tuple[str, FileReport]]) -> None:
-        if self.db is None or not items:
+        """Keep these reports, and the digests `file_key` made."""
+        hashed, self._hashed = self._hashed, []
+        if self.db is None or not (items or hashed):
             return
         try:
             with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO digests (path, stat, sha) VALUES (?, ?, ?)", hashed)
                 self.db.executemany(
                     "INSERT OR REPLACE INTO reports2 (key, sha, report) VALUES (?, ?, ?)",
                     [(k, k.rpartition("|")[2], pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items],

@@ -483,7 +483,7 @@ def _checked(
     keys: dict[int, str] = {}
     for i, p in enumerate(files):
         try:
-            keys[i] = store.key(p, p.read_bytes(), year)
+            keys[i] = store.file_key(p, year)
         except OSError:
             continue  # checked below, where the reader says why it cannot be read
     known = store.known(set(keys.values()))

@@ -187,6 +187,23 @@ def test_the_previous_round_read_aside_is_the_same_round(tmp_path: Path) -> None
     assert books[0] == books[1] == books[2]
 
 
+def test_the_previous_round_travels_by_value() -> None:
+    """What the reader sends back from its process (pickled) is the same round: notes, states, rows."""
+    import pickle
+
+    from perfxl.review import Notes, PastProblem, PreviousRound
+
+    problems = {
+        "A1": PastProblem(
+            "A1", Notes("已核实", "", "误报"), OPEN, "2026-01-05", 1, "1 | 2", {"对象": "甲", "期望": 1.0}
+        ),
+        "B2": PastProblem("B2", Notes(), NEW, "2026-02-10", 2, "", {}),
+    }
+    prev = PreviousRound(number=2, date="2026-02-10", problems=problems, files={("部门", "甲"): "ab" * 32})
+    back = pickle.loads(pickle.dumps(prev, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == prev and back.problems["A1"].notes.disposition == "误报" and not back.problems["B2"].notes
+
+
 def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
     """`perfxl merge` starts reading the previous round and a checking worker before anything else
     (Aside, Checkers): the same workbook as a merge that starts them itself, and no worker
@@ -279,6 +296,53 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     assert [r.entity for r in changed.roster if r.status == "accepted"] == [
         r.entity for r in merge([inbox], catalog=CATALOG, round_date="2026-01-05").roster if r.status == "accepted"
     ]
+
+
+def test_a_file_untouched_since_the_last_merge_is_not_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-merge takes the SHA-256 of a file untouched since it was hashed from the cache: same
+    result, no byte read. A file just written is hashed every time (its times may not have
+    settled), and one changed behind its back (same size, modification time set back) is read."""
+    import os
+
+    import perfxl.cache
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    cache = tmp_path / "c.sqlite"
+    read: list[str] = []
+    real = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        if self.parent == inbox:
+            read.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+
+    def merged(name: str) -> tuple[MergeResult, bytes]:
+        read.clear()
+        result = merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache)
+        return result, write_consolidated(result, tmp_path / f"{name}.xlsx").read_bytes()
+
+    plain = write_consolidated(merge([inbox], catalog=CATALOG, round_date="2026-01-05"), tmp_path / "p.xlsx")
+    count = len(list(inbox.glob("*.xlsx")))
+    for name in ("first", "second"):  # copied a moment ago: hashed both times
+        assert merged(name)[1] == plain.read_bytes()
+        assert sorted(read) == sorted(p.name for p in inbox.glob("*.xlsx")) and len(read) == count
+    monkeypatch.setattr(perfxl.cache, "_SETTLED_NS", 0)  # as if they had been copied long ago
+    merged("third")
+    assert merged("fourth")[1] == plain.read_bytes() and read == []
+    victim = inbox / f"{MZ}.xlsx"
+    st = victim.stat()
+    victim.write_bytes(b"\0" * st.st_size)  # other bytes, same size, the old modification time
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    result, _ = merged("fifth")
+    assert read == [victim.name]
+    assert {r.path.name: r.status for r in result.roster if r.path}[victim.name] == "rejected"
 
 
 def test_the_change_list_is_the_same_from_the_cache_and_from_the_previous_workbook(tmp_path: Path) -> None:
