@@ -325,6 +325,36 @@ def test_the_consolidated_workbook_is_what_perfxl_merge_writes(data: tuple[Path,
     assert "已电话核实" in dept.get("/my").text  # addressed to the department too
 
 
+def test_staging_keeps_what_is_already_there(data: tuple[Path, dict[str, str]]) -> None:
+    """The export's folder of submitted files is brought up to date, not rebuilt: a name that holds
+    its entity's newest file stays untouched (same inode: the merge cache need not hash it again);
+    a wrong file under a right name, strays and folders go."""
+    import os
+
+    folder, _links = data
+    assert ops.load_demo(folder) == 10
+    store = Store(folder)
+    try:
+        staged = intake.stage(store)
+        names = sorted(p.name for p in staged.iterdir())
+        assert len(names) == 10
+        inodes = {p.name: p.stat().st_ino for p in staged.iterdir()}
+        victim = staged / names[0]
+        victim.unlink()
+        victim.write_bytes(b"not the submitted file")
+        (staged / "stray.xlsx").write_bytes(b"x")
+        (staged / "sub").mkdir()
+        assert intake.stage(store) == staged
+        assert sorted(p.name for p in staged.iterdir()) == names
+        for p in staged.iterdir():
+            sha = store.latest_submitted()[next(e.id for e in store.entities() if p.name.endswith(
+                f"{e.seq}_{intake.safe_filename(e.name)}{p.suffix}"))]["sha256"]  # fmt: skip
+            assert os.path.samefile(p, folder / "files" / sha)
+            assert p == victim or p.stat().st_ino == inodes[p.name]
+    finally:
+        store.close()
+
+
 def test_the_inbox_takes_files_like_uploads(data: tuple[Path, dict[str, str]]) -> None:
     folder, _links = data
     shutil.copy(SAMPLES / f"项目支出_01_{FUNV}.xlsx", folder / "inbox" / "邮件附件.xlsx")

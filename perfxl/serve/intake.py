@@ -375,21 +375,42 @@ def catalog_path(store: Store) -> Path:
 
 
 def stage(store: Store) -> Path:
-    """export/提交/<序号>_<名称>.<ext>: each entity's newest submitted file, named by the catalog."""
+    """export/提交/<序号>_<名称>.<ext>: each entity's newest submitted file, named by the catalog.
+    A name that already holds that very file (a hard link from the last export) is left as it
+    is: the merge's cache then knows it untouched and does not read it again to hash it."""
     folder = store.data / "export" / "提交"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
     by_id = {e.id: e for e in store.entities()}
+    wanted: dict[str, Path] = {}
     for entity_id, row in sorted(store.latest_submitted().items()):
         e = by_id[entity_id]
-        target = folder / f"{KIND_LABELS[e.kind]}_{e.seq}_{safe_filename(e.name)}{row['ext']}"
-        src = store.data / "files" / row["sha256"]
+        wanted[f"{KIND_LABELS[e.kind]}_{e.seq}_{safe_filename(e.name)}{row['ext']}"] = (
+            store.data / "files" / row["sha256"]
+        )
+    for p in list(folder.iterdir()):
+        src = wanted.get(p.name)
+        if src is not None and not p.is_symlink() and p.is_file() and _same_file(p, src):
+            del wanted[p.name]
+        elif p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    for name, src in wanted.items():
+        target = folder / name
         try:
             os.link(src, target)
         except OSError:
             shutil.copyfile(src, target)
     return folder
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def import_notes(store: Store, workbook: Path, who: str, ip: str = "") -> int:
