@@ -7,6 +7,7 @@ not our template) or skipped (lock files, hidden files, non-workbooks).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections import defaultdict
@@ -267,6 +268,15 @@ def merge_collected(
     return result
 
 
+def _aside(parent: int) -> None:
+    """Initializer of the previous round's reader: die_with_parent, the collector left off (the
+    reader makes tens of thousands of objects and no cyclic garbage), and a lower priority: the
+    round is needed last, and the checking and loading the merge waits for come first."""
+    die_with_parent(parent, collect=False)
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(5)
+
+
 class Aside:
     """The previous round, read from now on in a forked process while this one hashes, checks and
     loads (the CLI starts it before anything else, so that it overlaps the merge's own start);
@@ -282,7 +292,7 @@ class Aside:
         self._got: PreviousRound | None = None
         if "fork" in multiprocessing.get_all_start_methods():
             self.pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_aside,
                 initargs=(os.getpid(),),
             )  # fmt: skip
             self.future = self.pool.submit(read)

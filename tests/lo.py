@@ -41,6 +41,7 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
         out = Path(tmp) / "out.json"
         plan.write_text(json.dumps({"file": str(file), "steps": steps, **extra}, ensure_ascii=False), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        deaths: list[str] = []  # what each LibreOffice that went away said last (for the failure message)
         for attempt in range(5):
             if attempt:
                 time.sleep(2 * attempt)  # let the dead soffice release its pipe and profile first
@@ -54,6 +55,7 @@ def probe(file: Path, steps: list[dict[str, Any]], **extra: Any) -> dict[str, An
             # time. A CI run saw three deaths in a row on one probe: five tries, with a pause
             if r.returncode == 0 or not re.search(r"DisposedException|bridge disposed|com\.sun\.star\.", r.stderr):
                 break
-        assert r.returncode == 0, r.stderr[-3000:]
+            deaths.append(f"attempt {attempt + 1} at {time.strftime('%H:%M:%S')}: {r.stderr.strip()[-400:]}")
+        assert r.returncode == 0, "\n\n".join([*deaths[:-1], r.stderr[-3000:]])
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         return result

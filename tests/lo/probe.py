@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,7 +65,7 @@ def _read(cell: object) -> dict:
 def run(plan: dict) -> dict:
     report: dict = {"steps": []}
     profile = Path(tempfile.mkdtemp(prefix="perfxl-lo-"))
-    pipe = f"perfxl{os.getpid()}"
+    pipe = f"perfxl{os.getpid()}_{os.urandom(4).hex()}"  # never an earlier soffice's, even if the pid is reused
     soffice = shutil.which("soffice") or "/usr/bin/soffice"
     proc = subprocess.Popen(
         [
@@ -79,6 +80,7 @@ def run(plan: dict) -> dict:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # soffice.bin runs under a launcher: the whole group is ended below
     )
     try:
         ctx = _connect(pipe, proc)
@@ -114,6 +116,8 @@ def run(plan: dict) -> dict:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        with contextlib.suppress(OSError):  # nothing of this LibreOffice left to slow the next tests
+            os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(profile, ignore_errors=True)
     return report
 
