@@ -403,11 +403,15 @@ class _Relationships(Relationships):  # type: ignore[misc]
     thousands, its element writer takes 7 µs each (test_fast_relationships_are_xlsxwriters)."""
 
     def _write_relationships(self) -> None:
-        esc = _attribute
         out = [f'<Relationships xmlns="{PACKAGE_SCHEMA}">']
-        for rel_type, target, target_mode in self.relationships:
-            mode = f' TargetMode="{esc(target_mode)}"' if target_mode else ""
-            out.append(f'<Relationship Id="rId{self.id}" Type="{esc(rel_type)}" Target="{esc(target)}"{mode}/>')
+        made: dict[tuple[str, str, str | None], str] = {}  # a file's cells share its target: escaped once
+        for rel in self.relationships:
+            tail = made.get(rel)
+            if tail is None:
+                rel_type, target, target_mode = rel
+                mode = f' TargetMode="{_attribute(target_mode)}"' if target_mode else ""
+                tail = made[rel] = f' Type="{_attribute(rel_type)}" Target="{_attribute(target)}"{mode}/>'
+            out.append(f'<Relationship Id="rId{self.id}"{tail}')
             self.id += 1
         out.append("</Relationships>")
         self.fh.write("".join(out))

@@ -118,14 +118,29 @@ class ReportCache:
         return folder / path.name
 
     def get(self, key: str) -> FileReport | None:
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: list[str]) -> dict[str, FileReport]:
+        """`get` of many keys, a few queries for all: those found and readable."""
+        found: dict[str, FileReport] = {}
         if self.db is None:
-            return None
-        try:
-            row = self.db.execute("SELECT report FROM reports2 WHERE key = ?", (key,)).fetchone()
-            report = pickle.loads(row[0]) if row else None
-        except Exception:  # unreadable entry: check the file again
-            return None
-        return report if isinstance(report, FileReport) else None
+            return found
+        for at in range(0, len(keys), 500):
+            chunk = keys[at : at + 500]
+            try:
+                rows = self.db.execute(
+                    f"SELECT key, report FROM reports2 WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            except sqlite3.Error:
+                continue
+            for key, blob in rows:
+                try:
+                    report = pickle.loads(blob)
+                except Exception:  # unreadable entry: the file is checked again
+                    continue
+                if isinstance(report, FileReport):
+                    found[key] = report
+        return found
 
     def known(self, keys: set[str]) -> set[str]:
         """Which of these keys have an entry (without loading any)."""

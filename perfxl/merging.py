@@ -503,8 +503,9 @@ def _checked(
     def load() -> None:  # while the workers check what changed
         if meanwhile is not None:
             meanwhile()
+        hits = store.get_many([k for k in keys.values() if k in known])
         for i, k in keys.items():
-            if k in known and (hit := store.get(k)) is not None:
+            if (hit := hits.get(k)) is not None:
                 found[i] = hit
         if progress and found:
             progress(len(found))

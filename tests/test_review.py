@@ -285,7 +285,15 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     store = ReportCache(cache, load_library().sha256)  # keys include the common-indicator library
     key = store.key(inbox / f"{MZ}.xlsx", (inbox / f"{MZ}.xlsx").read_bytes(), None)
     assert store.get(key) is not None
+    assert store.db is not None
+    with store.db:  # one entry that no longer loads: that file is checked again
+        store.db.execute("UPDATE reports2 SET report = ? WHERE key = ?", (b"not a pickle", key))
+    assert store.get(key) is None and len(store.get_many([key, "no such key"])) == 0
     store.close()
+    one_bad = write_consolidated(
+        merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "one_bad.xlsx"
+    )
+    assert one_bad.read_bytes() == plain.read_bytes()
     cache.write_bytes(b"this is not a database")
     again = write_consolidated(
         merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "d.xlsx"
