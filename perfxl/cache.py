@@ -227,8 +227,13 @@ def _seal(data: bytes, size: int, zcrc: int) -> int:
     return zlib.crc32(data, zlib.crc32(f"{size}:{zcrc}".encode()))
 
 
+# how a report is pickled (2: targets packed, checks/base.FileReport): part of every key, so that
+# a build that pickles otherwise never loads what this one stored, even at the same version
+FORMAT = 2
+
+
 def settings_key(year: int | None, library: str = "") -> str:
-    """Everything a report depends on besides the file: tool version, year asked, reading limits,
-    the common-indicator library (its SHA-256)."""
+    """Everything a report depends on besides the file: tool version and cache format, year asked,
+    reading limits, the common-indicator library (its SHA-256)."""
     limits = "|".join(str(v) for v in astuple(Limits.from_env()))
-    return f"{__version__}|{year}|{limits}|{library}|"
+    return f"{__version__}.{FORMAT}|{year}|{limits}|{library}|"

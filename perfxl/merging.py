@@ -11,7 +11,7 @@ import contextlib
 import gc
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +28,7 @@ from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import Checkers, check_files, die_with_parent
-from perfxl.read import Loc
+from perfxl.read import Loc, Submission
 from perfxl.review import (
     Change,
     Notes,
@@ -248,8 +248,9 @@ def merge_collected(
     try:
         with fewer_collections():
             here = aside.collect if aside is not None and aside.pool is None else None  # no fork: read while checking
-            reports = _checked(files, year, jobs, progress, store, indicators, here, checkers)
-            result = _joined(reports, files, skipped, entries, year, source, round_date, store)
+            ahead = Ahead()
+            reports = _checked(files, year, jobs, progress, store, indicators, here, checkers, ahead)
+            result = _joined(reports, files, skipped, entries, year, source, round_date, store, ahead)
         result.library = library
     finally:
         if store is not None:
@@ -326,10 +327,12 @@ def _joined(
     previous: PreviousRound | Aside | None,
     round_date: str,
     store: ReportCache | None,
+    ahead: Ahead | None = None,
 ) -> MergeResult:
     """The roster, cross-checks, findings and review states of checked files. The previous round
     is needed last: one still being read (`Aside`) is collected there, its reader having had the
-    time it took to join the rest."""
+    time it took to join the rest. `ahead`: per-file work done already (`_checked`)."""
+    ahead = ahead or Ahead()
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -448,8 +451,8 @@ def _joined(
             )
     for p, why in skipped:
         roster.append(RosterRow(status="skipped", path=p, reason=why))
-    checks = _intra_checks(roster) + _cross_checks(roster, entries)
-    _key_checks(checks, roster, year)
+    checks = _intra_checks(roster) + _cross_checks(roster, entries, ahead)
+    _key_checks(checks, roster, year, ahead)
     for c in checks:
         if c.rule_id.startswith("cross.") and c.status == "fail":
             findings.append(
@@ -482,10 +485,12 @@ def _checked(
     indicators: Path | None = None,
     meanwhile: Callable[[], object] | None = None,
     checkers: Checkers | None = None,
+    ahead: Ahead | None = None,
 ) -> list[FileReport]:
     """Every file's report, in input order: from the cache where the same bytes at the same place
     were checked before by this version, else checked now (and kept for next time).
-    `meanwhile` runs while the workers check (`checkers`, when started ahead)."""
+    `meanwhile` runs while the workers check (`checkers`, when started ahead), and so does the
+    join's per-file work on the reports from the cache (into `ahead`)."""
     if store is None:
         return check_files(
             files, year, jobs=jobs, progress=progress, indicators=indicators, meanwhile=meanwhile, checkers=checkers
@@ -509,6 +514,8 @@ def _checked(
                 found[i] = hit
         if progress and found:
             progress(len(found))
+        if ahead is not None:
+            ahead.add(found.values())
 
     if not todo and checkers is not None:
         checkers.close()  # nothing changed: the worker loading pandera has nothing to do
@@ -525,13 +532,17 @@ def _checked(
     return [found[i] for i in range(len(files))]
 
 
-def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None) -> None:
+def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | None, ahead: Ahead) -> None:
     """问题编号 of every check row: for a failing one, the same number as its finding."""
     subs = {r.path: r.report.submission for r in roster if r.status == "accepted" and r.report and r.path}
-    places = {path: field_cells(sub) for path, sub in subs.items() if sub is not None}  # once per submission
     for c in checks:
         sub = subs.get(c.path) if c.path else None
-        anchor = anchor_of(sub, c.loc.sheet, c.loc.cell, places.get(c.path) if c.path else None) if c.loc else ""
+        if not c.loc:
+            anchor = ""
+        elif sub is None:
+            anchor = anchor_of(None, c.loc.sheet, c.loc.cell)
+        else:
+            anchor = ahead.anchor(sub, c.loc.sheet, c.loc.cell)
         if c.rule_id == "cross.task_vs_project" and c.status == "skip" and c.kind == "project":
             anchor = "unlisted"
         c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
@@ -548,6 +559,10 @@ def _apply_review(
         if c.status in ("fail", "incomplete"):
             values.setdefault(c.key, values_text(c.right, c.left))
     result.reviews = {k: review(k, v, previous, result.round, today) for k, v in values.items()}
+    for c in result.checks:  # no problem then or now, but an auditor wrote beside it: the note stays on its row
+        past = previous.problems.get(c.key) if c.key not in result.reviews else None
+        if past is not None and not past.status and past.notes:  # (a problem gone keeps its row in 问题清单)
+            result.reviews[c.key] = Review("", "", 0, past.notes)
     now = {
         (KIND_LABELS.get(r.kind, r.kind), r.entity): r.report.sha256
         for r in result.roster
@@ -601,6 +616,45 @@ def _same(a: FileReport, b: FileReport) -> bool:
     return bool(a.submission and b.submission and a.submission.data == b.submission.data)
 
 
+class Ahead:
+    """The join's per-file work, remembered by object: done ahead for the reports loaded from the
+    cache while the changed files are still being checked (the merge would otherwise wait idle
+    for them), the rest when the join asks. A form's amounts (numeric_view), its fields' places,
+    the anchors (problem numbers) of its cells."""
+
+    def __init__(self) -> None:
+        self._views: dict[int, tuple[Numbers, dict[str, list[Numbers]]]] = {}
+        self._places: dict[int, dict[tuple[str, str], str]] = {}
+        self._anchors: dict[tuple[int, str, str], str] = {}
+
+    def add(self, reports: Iterable[FileReport]) -> None:
+        for r in reports:
+            sub = r.submission
+            if r.status == "rejected" or sub is None or sub.data is None or not r.kind:
+                continue
+            self.view(r)
+            for _o, loc in r.outcomes:
+                if loc is not None:
+                    self.anchor(sub, loc.sheet, loc.cell)
+
+    def view(self, r: FileReport) -> tuple[Numbers, dict[str, list[Numbers]]]:
+        got = self._views.get(id(r))
+        if got is None:
+            assert r.submission is not None and r.kind
+            got = self._views[id(r)] = numeric_view(get_spec(r.kind), r.submission.data, mark_unreadable=True)  # type: ignore[arg-type]
+        return got
+
+    def anchor(self, sub: Submission, sheet: str, cell: str) -> str:
+        key = (id(sub), sheet, cell)
+        got = self._anchors.get(key)
+        if got is None:
+            places = self._places.get(id(sub))
+            if places is None:
+                places = self._places[id(sub)] = field_cells(sub)
+            got = self._anchors[key] = anchor_of(sub, sheet, cell, places)
+        return got
+
+
 def _summary(r: FileReport) -> str:
     n = {s: sum(f.severity is s for f in r.findings) for s in Severity}
     if not r.findings:
@@ -625,7 +679,7 @@ def _intra_checks(roster: list[RosterRow]) -> list[CrossCheck]:
     return out
 
 
-def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[CrossCheck]:
+def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry], ahead: Ahead) -> list[CrossCheck]:
     """Rules across forms: task rows ↔ project forms, magnitudes, catalog completeness."""
     out: list[CrossCheck] = []
     accepted = [r for r in roster if r.status == "accepted" and r.report and r.report.submission]
@@ -636,10 +690,7 @@ def _cross_checks(roster: list[RosterRow], entries: list[CatalogEntry]) -> list[
         by_competent[p.competent].append(p)
     share = CROSS_RULES["cross.projects_vs_project_exp"]
     scale = CROSS_RULES["cross.scale.project_vs_dept"]
-    views = {
-        id(r): numeric_view(get_spec(r.kind), r.report.submission.data, mark_unreadable=True)  # type: ignore[union-attr, arg-type]
-        for r in accepted
-    }  # amounts parsed once per submission
+    views = {id(r): ahead.view(r.report) for r in accepted}  # type: ignore[arg-type]  # amounts parsed once per submission
     catalogued: dict[str, list[str]] = defaultdict(list)
     for e in entries:
         if e.kind == "project":

@@ -154,7 +154,7 @@ def merge_json(result: MergeResult) -> str:
                 "sheet": c.loc.sheet if c.loc else "",
                 "cell": c.loc.cell if c.loc else "",
                 "key": c.key,
-                "review": _review(result, c.key) if c.status in ("fail", "incomplete") else None,
+                "review": _review(result, c.key),  # of a check that passes: only notes written beside it
             }
             for c in result.checks
         ],

@@ -190,6 +190,8 @@ def review(key: str, values: str, previous: PreviousRound, number: int, date: st
     past = previous.problems.get(key)
     if past is None:
         return Review(NEW, date, number)
+    if not past.status:  # its row had no state: a check that passed (交叉校验 lists those too)
+        return Review(NEW, date, number, past.notes)
     status = OPEN if past.values == values else CHANGED
     return Review(status, past.first_seen or date, past.first_round or number, past.notes)
 
@@ -229,6 +231,8 @@ def read_previous(path: Path) -> PreviousRound:
                     continue
                 # a rule's right side is what the finding calls expected, its left the actual
                 notes = _notes(_text(checked), _text(advice), _text(disposition))
+                if not notes and not _text(status):  # a check that passed, nobody's note: nothing to carry
+                    continue
                 past = prev.problems.get(key)
                 if past is None:
                     values = values_text(right, left)

@@ -421,10 +421,13 @@ def _common(w: _Writer, m: MergeResult) -> None:
 
 
 def _review_cells(m: MergeResult, key: str, problem: bool) -> list[Any]:
-    """状态, 核实情况, 处理意见, 处置 and 首次发现 / 轮次 of a row, from this round's review."""
-    r = m.reviews.get(key) if problem else None
+    """状态, 核实情况, 处理意见, 处置 and 首次发现 / 轮次 of a row, from this round's review (of a
+    row that is no problem, only the notes auditors wrote beside it)."""
+    r = m.reviews.get(key)
     if r is None:
         return ["", "", "", "", "", ""]
+    if not problem:
+        return ["", r.notes.checked, r.notes.advice, r.notes.disposition, "", ""]
     return [r.status, r.notes.checked, r.notes.advice, r.notes.disposition, r.first_seen, f"第 {r.first_round} 轮"]
 
 

@@ -356,3 +356,20 @@ def test_a_checking_worker_finds_the_same_without_hypothesis(seed_report: CheckR
     blocked, keys = json.loads(out)
     assert blocked
     assert keys == [[f.key for f in x.findings] for x in seed_report.files]
+
+
+def test_a_report_travels_by_value_its_targets_unpacked_on_use() -> None:
+    """Pickled (the report cache, the checking workers), a report comes back equal; its targets
+    are unpacked only when used, and a report passed on before that still carries them."""
+    import pickle
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "部门整体_02_济南市历下区民政局.xlsx"
+    (report,) = check_paths([sample], year=2024).files
+    assert report.targets
+    back = pickle.loads(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+    assert "targets" not in vars(back)  # not yet unpacked
+    again = pickle.loads(pickle.dumps(back, protocol=pickle.HIGHEST_PROTOCOL))  # passed on as it came
+    assert again == report and back == report
+    assert back.targets == report.targets and "targets" in vars(back)
+    with pytest.raises(AttributeError):
+        back.no_such_attribute  # noqa: B018

@@ -30,6 +30,14 @@ def data(stem: str) -> FormData:
     return FormData.from_json(json.loads((SAMPLES / "data" / f"{stem}.json").read_text(encoding="utf-8")))
 
 
+def samples_in(inbox: Path) -> Path:
+    """A folder of copies of the 13 sample forms (the tests change some of them)."""
+    inbox.mkdir()
+    for p in sorted(SAMPLES.glob("*.xlsx")):
+        shutil.copy(p, inbox / p.name)
+    return inbox
+
+
 def keys_by_rule(path: Path) -> dict[tuple[str, str], str]:
     (r,) = check_paths([path], year=2024).files
     return {(f.rule, f.message.split("：")[0]): f.key for f in r.findings}
@@ -74,10 +82,7 @@ def by_key(result: MergeResult, rule: str, entity: str) -> str:
 
 @pytest.mark.libreoffice
 def test_three_review_rounds(tmp_path: Path) -> None:
-    inbox = tmp_path / "收件箱"
-    inbox.mkdir()
-    for p in sorted(SAMPLES.glob("*.xlsx")):
-        shutil.copy(p, inbox / p.name)
+    inbox = samples_in(tmp_path / "收件箱")
     out = tmp_path / "汇总.xlsx"
 
     # round 1
@@ -155,6 +160,56 @@ def test_three_review_rounds(tmp_path: Path) -> None:
     assert read_notes(out)[false_key].checked == "@活动标准含场地费"
 
 
+def test_a_check_that_passed_last_round_and_fails_now_is_new(tmp_path: Path) -> None:
+    """交叉校验 lists passing checks with their numbers too; one of them failing after a
+    resubmission is a 新发现 of this round, not a problem that 仍存在."""
+    inbox = samples_in(tmp_path / "in")
+    out = tmp_path / "汇总.xlsx"
+    first = merge([inbox], catalog=CATALOG, year=2024, round_date="2026-01-05")
+    write_consolidated(first, out)
+    stem = "项目支出_04_政务大厅运行经费"
+    passed = {c.key for c in first.checks if c.entity == "政务大厅运行经费" and c.status == "pass"}
+    form = data(stem)
+    form.fields["fiscal"] = 1600.0  # no longer the sum its sources make
+    fill_file(form, inbox / f"{stem}.xlsx")
+    second = merge([inbox], catalog=CATALOG, year=2024, previous=read_previous(out), round_date="2026-02-10")
+    broken = [c.key for c in second.checks if c.key in passed and c.status == "fail"]
+    assert broken
+    for key in broken:
+        state = second.reviews[key]
+        assert (state.status, state.first_seen, state.first_round) == (NEW, "2026-02-10", 2)
+    assert not any(second.reviews.get(k) for k in passed - set(broken))  # still passing: no state
+
+
+def test_a_note_beside_a_passing_check_is_kept(tmp_path: Path) -> None:
+    """Nothing an auditor writes is dropped: a note beside a check that passes stays on its row,
+    round after round, and goes with it into 问题清单 when the check fails."""
+    inbox = samples_in(tmp_path / "in")
+    out = tmp_path / "汇总.xlsx"
+    first = merge([inbox], catalog=CATALOG, year=2024, round_date="2026-01-05")
+    write_consolidated(first, out)
+    mine = {c.rule_id: c.key for c in first.checks if c.entity == "政务大厅运行经费" and c.status == "pass"}
+    keep, breaks = mine["project.cost.components_vs_total"], mine["project.funds.total"]
+    wb = openpyxl.load_workbook(out)
+    ws = wb["交叉校验"]
+    head = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        key = row[head.index("问题编号")].value
+        if key in (keep, breaks):
+            row[head.index("核实情况")].value = f"已看过 {key}"
+    wb.save(out)
+    stem = "项目支出_04_政务大厅运行经费"
+    form = data(stem)
+    form.fields["fiscal"] = 1600.0
+    fill_file(form, inbox / f"{stem}.xlsx")
+    for day in ("2026-02-10", "2026-03-01"):  # kept twice: the second round reads it from the first
+        result = merge([inbox], catalog=CATALOG, year=2024, previous=read_previous(out), round_date=day)
+        write_consolidated(result, out)
+        notes = read_notes(out)
+        assert notes[keep].checked == f"已看过 {keep}" and notes[breaks].checked == f"已看过 {breaks}"
+        assert result.reviews[keep].status == "" and result.reviews[breaks].status in (NEW, OPEN)
+
+
 def test_a_problem_gone_without_a_resubmission_is_unreviewed(tmp_path: Path) -> None:
     """已整改 needs a new file from the entity; a problem that vanished because its file is no
     longer among the inputs is 未复核, and its row stays."""
@@ -214,10 +269,7 @@ def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
     from perfxl.isolate import Checkers
     from perfxl.merging import Aside, merge_collected
 
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    for p in sorted(SAMPLES.glob("*.xlsx")):
-        shutil.copy(p, inbox / p.name)
+    inbox = samples_in(tmp_path / "in")
     cache = tmp_path / "c.sqlite"
     out = write_consolidated(merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "1.xlsx")
     fill_file(data(MZ), inbox / f"{MZ}.xlsx")  # new bytes: one file to check
@@ -271,10 +323,7 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     from perfxl.cache import ReportCache
     from perfxl.library import load_library
 
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    for p in sorted(SAMPLES.glob("*.xlsx")):
-        shutil.copy(p, inbox / p.name)
+    inbox = samples_in(tmp_path / "in")
     cache = tmp_path / "c.sqlite"
     plain = write_consolidated(merge([inbox], catalog=CATALOG, round_date="2026-01-05"), tmp_path / "plain.xlsx")
     for name in ("first", "second"):  # the second merge takes every report from the cache
@@ -316,10 +365,7 @@ def test_a_file_untouched_since_the_last_merge_is_not_hashed_again(
 
     import perfxl.cache
 
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    for p in sorted(SAMPLES.glob("*.xlsx")):
-        shutil.copy(p, inbox / p.name)
+    inbox = samples_in(tmp_path / "in")
     cache = tmp_path / "c.sqlite"
     read: list[str] = []
     real = Path.read_bytes
@@ -356,10 +402,7 @@ def test_a_file_untouched_since_the_last_merge_is_not_hashed_again(
 def test_the_change_list_is_the_same_from_the_cache_and_from_the_previous_workbook(tmp_path: Path) -> None:
     """A re-merge takes the previous file's content from the cache (by its SHA-256) instead of
     reading the previous workbook's data sheets; both give the same change rows and bytes."""
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    for p in sorted(SAMPLES.glob("*.xlsx")):
-        shutil.copy(p, inbox / p.name)
+    inbox = samples_in(tmp_path / "in")
     cache = tmp_path / "c.sqlite"
     first = write_consolidated(
         merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "1.xlsx"
