@@ -51,9 +51,10 @@ class FileReport:
             packed = self.__dict__.get("_targets") if name == "targets" else None
             if packed is None:
                 raise AttributeError(name)
-            self.targets = pickle.loads(packed)
-            del self.__dict__["_targets"]
-            return self.targets
+            targets: list[Target] = pickle.loads(packed)
+            self.targets = targets
+            self.__dict__.pop("_targets", None)  # (two threads may unpack at once: both the same)
+            return targets
 
     def add(self, *, rule: str, severity: Severity | None = None, **kw: Any) -> None:
         """Record a finding on this file; its severity is the finding catalog's (codes.py)
