@@ -93,12 +93,13 @@ _PARSED: dict[str, Url] = {}  # external:<file> → its Url; a workbook's links 
 
 
 def fast_url(url: str) -> Url:
-    """Url(url) for an external link to a cell (`external:<file>#<sheet>!<cell>`) as a copy of the
-    file's Url with the cell as anchor: XlsxWriter parses and escapes each link anew (10 µs; a
-    county's 交叉校验 has hundreds of thousands). Anything else is parsed as XlsxWriter does."""
+    """Url(url) for an external link to a file or a cell (`external:<file>[#<sheet>!<cell>]`) as a
+    copy of the file's Url, with the cell as anchor: XlsxWriter parses and escapes each link anew
+    (10–40 µs; a county's 交叉校验 has hundreds of thousands). Anything else is parsed as
+    XlsxWriter does."""
     base, sep, anchor = url.partition("#")
     # (a one-character path is left to XlsxWriter: its drive-letter test reads two characters)
-    if not sep or not base.startswith("external:") or len(base) < len("external:") + 2 or "/" in anchor:
+    if not base.startswith("external:") or len(base) < len("external:") + 2 or "/" in anchor:
         return Url(url)
     parsed = _PARSED.get(base)
     if parsed is None:
@@ -107,10 +108,18 @@ def fast_url(url: str) -> Url:
         parsed = _PARSED[base] = Url(base)
     link: Url = Url.__new__(Url)
     link.__dict__.update(parsed.__dict__)
-    link._original_url = url
-    link._anchor = anchor
-    link._text = f"{parsed._text}#{anchor}"  # what the parse would make of the whole (callers replace it)
+    if sep:
+        link._original_url = url
+        link._anchor = anchor
+        link._text = f"{parsed._text}#{anchor}"  # what the parse would make of the whole (callers replace it)
     return link
+
+
+def warm_urls(urls: Iterable[str]) -> None:
+    """Parse these links' files now: workers forked afterwards find them parsed (each would parse
+    every file it links to again)."""
+    for url in urls:
+        fast_url(url)
 
 
 def link_ok(url: str) -> bool:

@@ -319,6 +319,12 @@ class _Writer:
         here.set_result(fn((*args, "")))
         table.futures.append(here)
 
+    def warm_links(self, paths: Iterable[Path]) -> None:
+        """Parse the links to these files once, before the workers fork: each would parse every
+        file its pieces link to again (2,000 parses per worker in a re-merge of 2,000)."""
+        if self.opts.fast and self.pool is not None:
+            fast.warm_urls(link[0] for p in paths if (link := self.link(p)) is not None)
+
     def launch(self) -> None:
         if not self.queued:
             return

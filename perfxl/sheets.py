@@ -31,6 +31,7 @@ from perfxl.review import round_label, typed_target
 def write_sheets(w: _Writer, result: MergeResult) -> None:
     """Every sheet; the largest first, so that forked workers render them (when the merge runs
     with --jobs and they are large) while this process writes the others."""
+    w.warm_links(r.path for r in result.roster if r.path)
     _indicators(w, result)
     _checks(w, result)
     _findings(w, result)
@@ -526,9 +527,10 @@ def _findings(w: _Writer, m: MergeResult) -> None:
 def _finding_rows(
     w: _Writer, m: MergeResult, findings: list[Finding], first_change: dict[tuple[str, str], int], start: int = 1
 ) -> Iterator[list[Any]]:
+    paths: dict[str, Path] = {}  # a file's many findings share one Path (hashed for its link)
     for i, f in enumerate(findings, start=start):
         loc = Loc(f.sheet, f.cell) if f.sheet and f.cell else None
-        path = Path(f.file) if f.file else None
+        path = (paths.get(f.file) or paths.setdefault(f.file, Path(f.file))) if f.file else None
         status, checked, advice, disposition, seen, rnd = _review_cells(m, f.key, bool(f.key))
         yield (
             [
