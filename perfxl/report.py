@@ -40,9 +40,13 @@ def _dumps(obj: dict[str, Any]) -> str:
         return _records(_finite(obj))
 
 
+# json.dumps(v, ensure_ascii=False, default=str, allow_nan=False), its encoder made once: a county's
+# JSON has tens of thousands of records, and json.dumps with arguments makes an encoder for each
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+
+
 def _records(obj: dict[str, Any]) -> str:
-    def one(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, default=str, allow_nan=False)
+    one = _ENCODER.encode
 
     parts = []
     for k, v in obj.items():
