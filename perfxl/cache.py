@@ -80,10 +80,12 @@ class ReportCache:
 
     def file_key(self, path: Path, year: int | None) -> str:
         """`key` of a file as it is now. Its SHA-256 is taken from the last merge when the file
-        is provably the same one, untouched since: same device, inode, size, modification and
-        status-change times (the last cannot be set back by anyone but the clock), and those
-        times settled before it was hashed. Otherwise its bytes are read and hashed (and the
-        digest kept). Raises OSError as reading would."""
+        is the same one, untouched since: same device, inode, size, modification and
+        status-change times, and those times settled before it was hashed. Otherwise its bytes
+        are read and hashed (and the digest kept). Raises OSError as reading would.
+        (On POSIX the status-change time cannot be set back but by the clock, so an edit that
+        keeps the size and restores the modification time is still seen; on Windows that time is
+        the creation time, and only such a deliberate restore would go unseen.)"""
         where = str(self._where(path))
         st = path.stat()
         stat = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
