@@ -248,7 +248,7 @@ def merge_collected(
     try:
         with fewer_collections():
             here = aside.collect if aside is not None and aside.pool is None else None  # no fork: read while checking
-            ahead = Ahead()
+            ahead = Ahead(year)
             reports = _checked(files, year, jobs, progress, store, indicators, here, checkers, ahead)
             result = _joined(reports, files, skipped, entries, year, source, round_date, store, ahead)
         result.library = library
@@ -345,7 +345,8 @@ def _joined(
         groups[(r.kind or "", _competent(r), r.entity)].append(r)
     current: dict[tuple[str, str, str], FileReport] = {}
     for key, group in sorted(groups.items()):
-        group.sort(key=_recency, reverse=True)
+        if len(group) > 1:  # (the key reads each file's times: not for the many that stand alone)
+            group.sort(key=_recency, reverse=True)
         head = group[0]
         current[key] = head
         findings += head.findings
@@ -397,7 +398,7 @@ def _joined(
                     catalog=e,
                     path=rep.path,
                     report=rep,
-                    reason=_summary(rep),
+                    reason=ahead.summary(rep),
                 )
             )
         else:
@@ -433,7 +434,7 @@ def _joined(
                 entity=key[2],
                 path=rep.path,
                 report=rep,
-                reason=("目录外提交；" if unexpected else "") + _summary(rep),
+                reason=("目录外提交；" if unexpected else "") + ahead.summary(rep),
             )
         )
         if unexpected:
@@ -545,7 +546,7 @@ def _key_checks(checks: list[CrossCheck], roster: list[RosterRow], year: int | N
             anchor = ahead.anchor(sub, c.loc.sheet, c.loc.cell)
         if c.rule_id == "cross.task_vs_project" and c.status == "skip" and c.kind == "project":
             anchor = "unlisted"
-        c.key = problem_key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
+        c.key = ahead.key((sub.year if sub else None) or year, c.kind, c.entity, c.rule_id, anchor)
 
 
 def _apply_review(
@@ -622,10 +623,13 @@ class Ahead:
     for them), the rest when the join asks. A form's amounts (numeric_view), its fields' places,
     the anchors (problem numbers) of its cells."""
 
-    def __init__(self) -> None:
+    def __init__(self, year: int | None = None) -> None:
+        self.year = year  # the merge's, for the problem numbers of forms that do not say theirs
         self._views: dict[int, tuple[Numbers, dict[str, list[Numbers]]]] = {}
         self._places: dict[int, dict[tuple[str, str], str]] = {}
         self._anchors: dict[tuple[int, str, str], str] = {}
+        self._keys: dict[tuple[int | None, str, str, str, str], str] = {}
+        self._summaries: dict[int, str] = {}
 
     def add(self, reports: Iterable[FileReport]) -> None:
         for r in reports:
@@ -633,9 +637,25 @@ class Ahead:
             if r.status == "rejected" or sub is None or sub.data is None or not r.kind:
                 continue
             self.view(r)
-            for _o, loc in r.outcomes:
-                if loc is not None:
-                    self.anchor(sub, loc.sheet, loc.cell)
+            self.summary(r)
+            year = sub.year or self.year
+            for o, loc in r.outcomes:  # the numbers of its rows in 交叉校验 (named after the form's entity)
+                anchor = self.anchor(sub, loc.sheet, loc.cell) if loc is not None else ""
+                self.key(year, r.kind, r.entity, o.rule.id, anchor)
+
+    def key(self, year: int | None, kind: str, entity: str, rule: str, anchor: str) -> str:
+        """review.problem_key."""
+        args = (year, kind, entity, rule, anchor)
+        got = self._keys.get(args)
+        if got is None:
+            got = self._keys[args] = problem_key(*args)
+        return got
+
+    def summary(self, r: FileReport) -> str:
+        got = self._summaries.get(id(r))
+        if got is None:
+            got = self._summaries[id(r)] = _summary(r)
+        return got
 
     def view(self, r: FileReport) -> tuple[Numbers, dict[str, list[Numbers]]]:
         got = self._views.get(id(r))
