@@ -50,7 +50,7 @@ def probe() -> str:
         (Worksheet, ("_write_single_row", "_check_dimensions", "_write_optimized_sheet_data", "_xml_start_tag",
                      "_xml_end_tag", "_xml_empty_tag", "_write_hyperlinks", "_set_filehandle")),
         (Format, ("_get_xf_index",)),
-        (XMLwriter, ("_escape_control_characters",)),
+        (XMLwriter, ("_escape_control_characters", "_escape_attributes")),
         (xlsxwriter.Workbook, ("_store_workbook",)),
         (xlsxwriter.workbook, ("ZipFile",)),
         (xlsxwriter.packager, ("Relationships",)),
@@ -374,7 +374,7 @@ def _links_of(sink: Any) -> tuple[str, tuple[tuple[str, str, str], ...]]:
 
 def _fast_links(hyperlinks: dict[int, dict[int, Url]]) -> tuple[str, tuple[tuple[str, str, str], ...]] | None:
     """Worksheet._write_hyperlinks for links without tooltip or object text (None otherwise)."""
-    esc = _attribute
+    esc = XMLwriter()._escape_attributes  # XlsxWriter's own escaping (uses nothing of the writer)
     out, rels = ["<hyperlinks>"], []
     names: dict[int, str] = {}
     for row in sorted(hyperlinks):
@@ -394,32 +394,20 @@ def _fast_links(hyperlinks: dict[int, dict[int, Url]]) -> tuple[str, tuple[tuple
     return "".join(out), tuple(rels)
 
 
-def _attribute(value: Any) -> Any:
-    """XMLwriter._escape_attributes."""
-    if not isinstance(value, str) or not _ATTRIBUTE_SPECIAL.search(value):
-        return value
-    return (
-        value.replace("&", "&amp;")
-        .replace('"', "&quot;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", "&#xA;")
-    )
-
-
 class _Relationships(Relationships):  # type: ignore[misc]
     """XlsxWriter's, each <Relationship> written as one string: a county's 交叉校验 has tens of
     thousands, its element writer takes 7 µs each (test_fast_relationships_are_xlsxwriters)."""
 
     def _write_relationships(self) -> None:
+        esc = self._escape_attributes
         out = [f'<Relationships xmlns="{PACKAGE_SCHEMA}">']
         made: dict[tuple[str, str, str | None], str] = {}  # a file's cells share its target: escaped once
         for rel in self.relationships:
             tail = made.get(rel)
             if tail is None:
                 rel_type, target, target_mode = rel
-                mode = f' TargetMode="{_attribute(target_mode)}"' if target_mode else ""
-                tail = made[rel] = f' Type="{_attribute(rel_type)}" Target="{_attribute(target)}"{mode}/>'
+                mode = f' TargetMode="{esc(target_mode)}"' if target_mode else ""
+                tail = made[rel] = f' Type="{esc(rel_type)}" Target="{esc(target)}"{mode}/>'
             out.append(f'<Relationship Id="rId{self.id}"{tail}')
             self.id += 1
         out.append("</Relationships>")
@@ -528,6 +516,5 @@ class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
 
 _RID = re.compile(r'r:id="rId(\d+)"')
 _XML_SPECIAL = re.compile(r"[&<>]")
-_ATTRIBUTE_SPECIAL = re.compile('["&<>\n]')  # XlsxWriter's xml_escapes
 _NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _ANY_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")

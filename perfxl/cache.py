@@ -75,8 +75,10 @@ class ReportCache:
         return self._prefixes[year]
 
     def key(self, path: Path, raw: bytes, year: int | None) -> str:
-        digest = hashlib.sha256(raw).hexdigest()
-        return f"{self.prefix(year)}{self._where(path)}|{digest}"
+        return self._key(year, str(self._where(path)), hashlib.sha256(raw).hexdigest())
+
+    def _key(self, year: int | None, where: str, sha: str) -> str:
+        return f"{self.prefix(year)}{where}|{sha}"
 
     def file_key(self, path: Path, year: int | None) -> str:
         """`key` of a file as it is now. Its SHA-256 is taken from the last merge when the file
@@ -93,12 +95,11 @@ class ReportCache:
             self._digests = self._read_digests()
         kept = self._digests.get(where)
         if kept is not None and kept[0] == stat:
-            return f"{self.prefix(year)}{where}|{kept[1]}"
-        raw = path.read_bytes()
-        sha = hashlib.sha256(raw).hexdigest()
+            return self._key(year, where, kept[1])
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
             self._hashed.append((where, stat, sha))
-        return f"{self.prefix(year)}{where}|{sha}"
+        return self._key(year, where, sha)
 
     def _read_digests(self) -> dict[str, tuple[str, str]]:
         if self.db is None:

@@ -618,10 +618,10 @@ def _same(a: FileReport, b: FileReport) -> bool:
 
 
 class Ahead:
-    """The join's per-file work, remembered by object: done ahead for the reports loaded from the
-    cache while the changed files are still being checked (the merge would otherwise wait idle
-    for them), the rest when the join asks. A form's amounts (numeric_view), its fields' places,
-    the anchors (problem numbers) of its cells."""
+    """The join's per-file work, remembered: done ahead for the reports loaded from the cache
+    while the changed files are still being checked (the merge would otherwise wait idle for
+    them), the rest when the join asks. A form's amounts (numeric_view), its summary for the
+    roster, its fields' places, the anchors of its cells and the problem numbers of its rules."""
 
     def __init__(self, year: int | None = None) -> None:
         self.year = year  # the merge's, for the problem numbers of forms that do not say theirs
