@@ -4,6 +4,7 @@ consolidated workbook byte-identical to `perfxl merge`, notes in both directions
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -239,6 +240,30 @@ def test_hostile_uploads_are_findings_and_limits_hold(data: tuple[Path, dict[str
     wrong = as_dept(folder, links[FUNV])
     upload(wrong, SAMPLES / f"部门整体_02_{MZ}.xlsx", "submit")
     assert "不是本单位" in wrong.get("/my/v/1").text
+
+
+def test_upload_workers_are_used_again_and_judge_as_a_fresh_check() -> None:
+    """A worker checks upload after upload (a process per upload cost more than the check);
+    its reports are what `check` gives in-process, whatever it checked before, and a used worker
+    that died while idle costs nothing: the file goes to a fresh one."""
+    import signal
+
+    from perfxl.check import check_paths
+    from perfxl.serve import worker
+
+    samples = sorted(SAMPLES.glob("*.xlsx"))[:4]
+    expected = [[f.to_dict() for f in r.findings] for r in check_paths(samples, year=2024).files]
+    for _ in range(2):
+        got = [check_limited(p, 2024) for p in samples]
+        assert [[f.to_dict() for f in r.findings] for r in got] == expected
+    used = [w for w in worker._POOL._idle if w.jobs > 1]
+    assert used, "no worker was used twice"
+    for w in worker._POOL._idle:  # dead, but not yet noticed: the next check finds it so
+        os.kill(w.proc.pid, signal.SIGKILL)
+        w.proc.join(5)
+        w.proc.is_alive = lambda: True  # type: ignore[method-assign]
+    again = check_limited(samples[0], 2024)
+    assert again.status != "rejected" and [f.to_dict() for f in again.findings] == expected[0]
 
 
 def test_a_round_with_the_bureaus_own_common_indicators(tmp_path: Path) -> None:
