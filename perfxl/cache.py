@@ -24,6 +24,7 @@ from perfxl import __version__
 from perfxl.blocks import Block
 from perfxl.check import FileReport
 from perfxl.limits import Limits
+from perfxl.review import PreviousRound
 
 # sha: the file's SHA-256 alone, so that a re-merge finds the report of the file the previous
 # round accepted (its data, for the change list) without reading the previous workbook
@@ -36,6 +37,8 @@ _SCHEMA = (
     " dcrc INTEGER NOT NULL, data BLOB NOT NULL);"
     # each input file's SHA-256 with the file's identity and times when it was hashed (`digest`)
     "CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, stat TEXT NOT NULL, sha TEXT NOT NULL);"
+    # the last workbook written, as read_previous will read it (review.round_of), by its SHA-256
+    "CREATE TABLE IF NOT EXISTS rounds (key TEXT PRIMARY KEY, data BLOB NOT NULL);"
 )
 # a file whose times are this close to the moment it was hashed may still have been changing then
 # (file systems keep times to a tick: FAT to two seconds): its digest is not reused
@@ -219,10 +222,42 @@ class ReportCache:
         except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
             pass
 
+    def keep_round(self, key: str, blob: bytes) -> None:
+        """Keep what the next merge will read from the workbook just written (key: `round_key`;
+        blob: number, date, files and pickled problems), in place of the last one's."""
+        if self.db is None:
+            return
+        try:
+            with self.db:
+                self.db.execute("DELETE FROM rounds")
+                self.db.execute("INSERT INTO rounds (key, data) VALUES (?, ?)", (key, blob))
+        except sqlite3.Error:  # the workbook is written; the next merge reads it back
+            pass
+
+    def round_of(self, workbook: Path) -> PreviousRound | None:
+        """The previous round kept for this workbook (`keep_round`), if it is byte for byte the
+        one written then (an auditor's edit or another tool's save changes it: read it back)."""
+        if self.db is None:
+            return None
+        try:
+            key = round_key(workbook.read_bytes())
+            row = self.db.execute("SELECT data FROM rounds WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            number, date, files, problems = pickle.loads(row[0])
+            return PreviousRound(number, date, pickle.loads(problems), files, source=workbook)
+        except Exception:  # unreadable entry or workbook: read it back (or fail there, as before)
+            return None
+
     def close(self) -> None:
         if self.db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
+
+
+def round_key(workbook: bytes) -> str:
+    """What a kept round is found by: the workbook's bytes, and the version that wrote it down."""
+    return f"{__version__}.{FORMAT}|{hashlib.sha256(workbook).hexdigest()}"
 
 
 def _seal(data: bytes, size: int, zcrc: int) -> int:

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,11 @@ from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
 from perfxl.inputs import collect
 from perfxl.isolate import Checkers, check_files
-from perfxl.merging import Aside, auto_jobs, merge_collected
+from perfxl.merging import Aside, auto_jobs, merge_collected, previous_round
 from perfxl.output import atomic_write
 from perfxl.package import DEFAULT_YEAR
 from perfxl.report import json_report, printable, text_report
-from perfxl.review import keep_copy, read_previous, round_label
+from perfxl.review import keep_copy, round_label
 from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -333,13 +332,13 @@ def merge_cmd(
     jobs = jobs or auto_jobs(len(files))
     show = not quiet and sys.stderr.isatty()
     day = round_date.date().isoformat() if round_date else ""
-    # before the merge does anything, in other processes: the previous round read, a checking
-    # worker loading pandera
-    reading = Aside(partial(read_previous, source)) if source is not None else None
+    store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
+    # before the merge does anything, in other processes: a checking worker loading pandera, the
+    # previous round read (unless kept when it was written)
     checkers = Checkers()
+    reading = previous_round(source, store) if source is not None else None
     try:
         with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:
-            store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
             result = merge_collected(
                 files,
                 skipped,
@@ -355,7 +354,7 @@ def merge_cmd(
             )
     finally:  # closed by the merge; here too, should it not have started
         checkers.close()
-        if reading is not None:
+        if isinstance(reading, Aside):
             reading.close()
     last = result.previous
     if last is not None and last.problem and not quiet:

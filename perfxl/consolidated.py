@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -25,14 +26,14 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from perfxl import __version__, pieces
 from perfxl import _xlsxwriter_fast as fast
 from perfxl.blocks import Block, block_key
-from perfxl.cache import ReportCache, settings_key
+from perfxl.cache import ReportCache, round_key, settings_key
 from perfxl.errors import OutputError
 from perfxl.links import SourceLinks
 from perfxl.merging import MergeResult, fewer_collections
 from perfxl.package import FIXED_CREATED
 from perfxl.pieces import Parts
 from perfxl.report import merge_json
-from perfxl.review import DISPOSITIONS
+from perfxl.review import DISPOSITIONS, NotExact, as_read, round_of
 from perfxl.spill import spill_csv
 
 FONT = "宋体"
@@ -122,7 +123,7 @@ class _Writer:
         self.block_keys: set[str] = set()  # every block of this workbook
         self._found: dict[str, Block] | None = None
         self.new_blocks: list[tuple[str, Block]] = []  # and those rendered for it
-        self.queued: list[tuple[_Table, Callable[[Any], fast.Rendered], Any]] = []  # not yet started
+        self.queued: list[tuple[_Table, Callable[[Any], Any], Any]] = []  # not yet started
         self.pending: list[_Table] = []
         self.asked: list[tuple[Future[fast.Rendered], Callable[[Any], fast.Rendered], Any]] = []  # queue order
         self.out = out
@@ -130,6 +131,10 @@ class _Writer:
         self.notes: list[str] = []
         self.link = SourceLinks(self.out_dir)
         self.spilled: list[Path] = []
+        # what read_previous will read back from the sheets it reads, as written (review.round_of);
+        # None once something was written that would not read back exactly
+        self.read_back: dict[str, list[list[Any]]] | None = {} if self.opts.fast else None
+        self.round_task: _Table | None = None
         # constant-memory mode writes each sheet row by row: create them all now, fill 说明 last
         sheet_class = fast.FastSheet if self.opts.fast else None
         self.sheets = {name: wb.add_worksheet(name, worksheet_class=sheet_class) for name in SHEETS}
@@ -173,9 +178,11 @@ class _Writer:
         status_col: int | None = None,
         note: str = "",
         header_height: int = 30,
+        read_back: Callable[[], Iterable[Sequence[Any]]] | None = None,
     ) -> Any:
         """`rows` is a list, or `Parts` for the big sheets: rows are then made as they are
-        written (twice if the table spills to CSV) instead of all held at once."""
+        written (twice if the table spills to CSV) instead of all held at once. `read_back`: of
+        a sheet read_previous reads, the rows it does not skip, if not all (for `kept_round`)."""
         parts = rows if isinstance(rows, Parts) else Parts([(len(rows), partial(iter, rows))])
         count, make = parts.count, parts.rows
         ws = self.sheets[name]
@@ -194,6 +201,14 @@ class _Writer:
             )
             count = limit
             body = islice(make(), limit)
+        if name in READ_BACK:
+            header = [c.header for c in cols]
+            if spilled:
+                self.read_back = None
+            elif isinstance(rows, Parts):  # for the worker that reads them back (read_back_task)
+                pieces.READ_BACK[name] = (header, read_back or rows.rows)
+            else:
+                self.keep_read_back(name, [header, *rows])
         links = [c.kind == "link" for c in cols]
         if self.opts.fast and isinstance(rows, Parts) and not spilled:  # the big tables, as deflated blocks
             formats = [self._format_of(c) for c in cols]
@@ -301,6 +316,42 @@ class _Writer:
             self._found = self.store.blocks_all() if self.store is not None else {}
         return self._found
 
+    def keep_read_back(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows of a small sheet `read_previous` reads, as they will read back (`as_read`)."""
+        if self.read_back is None:
+            return
+        try:
+            self.read_back[name] = [as_read(row) for row in rows]
+        except NotExact:
+            self.read_back = None
+
+    def read_back_task(self) -> None:
+        """Have a worker work out the problems `read_previous` will read back from the big sheets it
+        reads (交叉校验, 问题清单: 0.3 CPU-s at 2,000 submissions), last, while this process packs
+        the workbook (a worker is idle by then; this process never takes it over, see `finish`).
+        Without workers or a cache to keep it in, nothing: the next merge reads the workbook back."""
+        if self.store is None or self.read_back is None or self.pool is None:
+            return
+        if not set(BIG_READ_BACK) <= set(pieces.READ_BACK):
+            return
+        self.round_task = _Table("", 0, 0, 0, side=True)
+        self.queued.append((self.round_task, pieces.read_back, (BIG_READ_BACK, "")))
+
+    def kept_round(self, out: Path) -> tuple[str, bytes] | None:
+        """What keeps the round the next merge will read from the workbook written (`out`), by its
+        SHA-256 (ReportCache.keep_round); None when it would not be exact."""
+        if self.read_back is None or self.round_task is None or set(self.read_back) != set(SMALL_READ_BACK):
+            return None
+        try:
+            problems = self.round_task.futures[0].result()
+        except Exception:  # the worker died: the next merge reads the workbook back
+            return None
+        if not isinstance(problems, bytes):
+            return None
+        head = round_of(self.read_back)
+        blob = pickle.dumps((head.number, head.date, head.files, problems), protocol=pickle.HIGHEST_PROTOCOL)
+        return round_key(out.read_bytes()), blob
+
     def side(self, path: Path, make: Callable[[], bytes]) -> None:
         """Have `make()` written to `path` by a worker while the sheets are written (the JSON of
         the same result), or by this process when it has no workers or they are busy."""
@@ -344,8 +395,9 @@ class _Writer:
         of memory), it renders again."""
         self.launch()
         task_of = {id(future): (fn, args) for future, fn, args in self.asked}
+        mine = self.round_task.futures if self.round_task is not None else []
         for future, fn, args in reversed(self.asked):
-            if future.cancel():
+            if future not in mine and future.cancel():
                 local: Future[fast.Rendered] = Future()
                 local.set_result(fn(args))
                 table = next(t for t in self.pending if future in t.futures)
@@ -510,22 +562,24 @@ def write_consolidated(
             if json_tmp is not None:
                 w.side(json_tmp, lambda: merge_json(result).encode("utf-8"))
             write_sheets(w, result)
+            try:  # packed while the workers still run: one works out the round kept with the workbook
+                wb.close()
+                os.replace(tmp, out)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+            kept = w.kept_round(out) if store is not None else None
     except BaseException:
         fast.discard(wb)
         if json_tmp is not None:  # a worker or this process may have written it already
             json_tmp.unlink(missing_ok=True)
-        raise
-    finally:
         if store is not None:
             store.close()
-    try:
-        wb.close()
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if json_tmp is not None:
-            json_tmp.unlink(missing_ok=True)
-        raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+        raise
+    if store is not None:
+        if kept is not None:
+            store.keep_round(*kept)
+        store.close()
     if json_out is not None and json_tmp is not None:
         try:
             os.replace(json_tmp, json_out)
@@ -534,6 +588,12 @@ def write_consolidated(
             raise OutputError(f"无法写入 {json_out}：{exc.strerror or exc}") from exc
     return out
 
+
+# the sheets read_previous reads: the big ones in pieces (read back by a worker), the small ones
+# here (说明's rows handed over by sheets._about, which writes it cell by cell)
+BIG_READ_BACK = ("交叉校验", "问题清单")
+SMALL_READ_BACK = ("说明", "提交情况")
+READ_BACK = (*BIG_READ_BACK, "提交情况")
 
 _NOTICED: list[bool] = []
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,6 +41,7 @@ from perfxl.review import (
     field_cells,
     gone,
     problem_key,
+    read_previous,
     review,
     snapshot,
     values_text,
@@ -276,6 +278,23 @@ def _aside(parent: int) -> None:
     die_with_parent(parent, collect=False)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(5)
+
+
+def previous_round(workbook: Path, cache: Path | None = None) -> PreviousRound | Aside:
+    """The previous round of a re-merge: as this tool kept it when it wrote `workbook`
+    (`cache`, see ReportCache.keep_round), if the workbook is unchanged since; else read from
+    the workbook, from now on, in another process (Aside)."""
+    if cache is not None and cache.is_file():
+        from perfxl.cache import ReportCache
+
+        store = ReportCache(cache)
+        try:
+            kept = store.round_of(workbook)
+        finally:
+            store.close()
+        if kept is not None:
+            return kept
+    return Aside(partial(read_previous, workbook))
 
 
 class Aside:

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +42,9 @@ class Parts:
 # is the sheet's hyperlink limit (0 for a sheet without links). Each task's last argument is the
 # folder its blocks go to: the workers' scratch folder, or "" to keep them in memory.
 PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any, int]] = {}
+# the header and rows (all, or those read_previous does not skip) of the sheets it reads, set
+# the same way: what the worker that works out the next merge's previous round reads (read_back)
+READ_BACK: dict[str, tuple[list[str], Callable[[], Iterable[Sequence[Any]]]]] = {}
 SIDE: list[Callable[[], bytes]] = []  # what `run_side` writes (the JSON of the merge), set the same way
 
 
@@ -68,6 +71,24 @@ def run_side(args: tuple[str, str]) -> fast.Rendered:
     return fast.Rendered(path)
 
 
+def read_back(args: tuple[tuple[str, ...], str]) -> bytes:
+    """The problems `read_previous` will read from these tables once written, pickled
+    (review.round_of; the writer adds what the small sheets say)."""
+    import pickle
+
+    from perfxl.review import NotExact, as_read, round_of
+
+    names, _folder = args
+    try:
+        sheets = {}
+        for name in names:
+            header, rows = READ_BACK[name]
+            sheets[name] = [as_read(header), *(as_read(row) for row in rows())]
+    except NotExact:
+        return b""
+    return pickle.dumps(round_of(sheets).problems, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 @contextmanager
 def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -84,5 +105,6 @@ def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
             yield pool, scratch
     finally:
         PENDING.clear()  # whatever happened, drop the references to the merge result
+        READ_BACK.clear()
         SIDE.clear()
         shutil.rmtree(scratch, ignore_errors=True)

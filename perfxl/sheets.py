@@ -21,7 +21,7 @@ from perfxl.consolidated import FONT, STATUS_TEXT, Col, _Writer
 from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.forms.model import NUMERIC_TYPES, ValueType
-from perfxl.merging import ROSTER_LABEL, MergeResult, RosterRow
+from perfxl.merging import ROSTER_LABEL, CrossCheck, MergeResult, RosterRow
 from perfxl.package import Meta
 from perfxl.pieces import Parts
 from perfxl.read import Loc
@@ -35,6 +35,7 @@ def write_sheets(w: _Writer, result: MergeResult) -> None:
     _indicators(w, result)
     _checks(w, result)
     _findings(w, result)
+    w.read_back_task()
     w.launch()
     _roster(w, result)
     _dept(w, result)
@@ -141,7 +142,8 @@ def _about(w: _Writer, m: MergeResult) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 90)
     ws.set_row(0, 30)  # the 16-point title needs the height (it was clipped)
-    ws.write_string(0, 0, "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else ""), w.f["title"])
+    title = "预算绩效目标汇总" + (f"（{m.year} 年度）" if m.year else "")
+    ws.write_string(0, 0, title, w.f["title"])
     stats = [
         (
             "输入文件",
@@ -187,6 +189,7 @@ def _about(w: _Writer, m: MergeResult) -> None:
     for r, (k, v) in enumerate(stats, start=2):
         ws.write_string(r, 0, k, w.f["header"])
         ws.write_string(r, 1, v, w.f["wrap"])
+    w.keep_read_back("说明", [[title, ""], ["", ""], *stats])
 
 
 def _roster(w: _Writer, m: MergeResult) -> None:
@@ -455,34 +458,39 @@ def _checks(w: _Writer, m: MergeResult) -> None:
     order = {"fail": 0, "incomplete": 1, "unchecked": 2, "skip": 3, "pass": 4}
     checks = sorted(m.checks, key=lambda c: (order.get(c.status, 9), -c.severity.rank, c.kind, c.entity, c.rule_id))
 
-    def rows(a: int, b: int) -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
-        for c in checks[a:b]:
-            status, checked, advice, disposition, seen, rnd = _review_cells(
-                m, c.key, c.status in ("fail", "incomplete")
-            )
-            yield [
-                STATUS_TEXT.get(c.status, c.status),
-                c.severity.label if c.status == "fail" else "",
-                status,
-                c.entity,
-                c.title,
-                c.left,
-                c.right,
-                c.diff,
-                checked,
-                advice,
-                disposition,
-                c.detail,
-                w.link(c.path, c.loc),
-                c.key,
-                seen,
-                rnd,
-                KIND_LABELS.get(c.kind, c.kind),
-                c.competent,
-                c.rule_id,
-            ]
+    def row(c: CrossCheck) -> list[Any]:
+        status, checked, advice, disposition, seen, rnd = _review_cells(m, c.key, c.status in ("fail", "incomplete"))
+        return [
+            STATUS_TEXT.get(c.status, c.status),
+            c.severity.label if c.status == "fail" else "",
+            status,
+            c.entity,
+            c.title,
+            c.left,
+            c.right,
+            c.diff,
+            checked,
+            advice,
+            disposition,
+            c.detail,
+            w.link(c.path, c.loc),
+            c.key,
+            seen,
+            rnd,
+            KIND_LABELS.get(c.kind, c.kind),
+            c.competent,
+            c.rule_id,
+        ]
 
-    w.table("交叉校验", cols, w.pieces_of(len(checks), rows), status_col=0)
+    def rows(a: int, b: int) -> Iterator[list[Any]]:  # made where the sheet is rendered (a worker, with --jobs)
+        return map(row, checks[a:b])
+
+    def kept() -> Iterator[list[Any]]:
+        # what read_previous does not skip: rows with a state or notes (_review_cells leaves a
+        # check that is no problem and has no review without either)
+        return (row(c) for c in checks if c.status in ("fail", "incomplete") or c.key in m.reviews)
+
+    w.table("交叉校验", cols, w.pieces_of(len(checks), rows), status_col=0, read_back=kept)
     w.review_columns("交叉校验", cols, len(checks), print_to="处置")
 
 

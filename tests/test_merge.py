@@ -346,6 +346,42 @@ def test_fast_rows_write_what_xlsxwriter_writes(
     same_parts(fast, slow)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(ODD_TEXT, min_size=1, max_size=12),
+    numbers=st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, width=64) | st.integers(-(10**18), 10**18), max_size=4
+    ),
+)
+def test_the_round_kept_with_a_workbook_is_what_reading_it_back_gives(
+    tmp_path: Path, texts: list[str], numbers: list[float]
+) -> None:
+    """The round the writer keeps (review.as_read of what it writes) equals what read_previous
+    reads back from the workbook, for any text and number; or none is kept, when some text would
+    not come back as written (control characters, _xHHHH_)."""
+    from dataclasses import replace
+
+    from perfxl.cache import ReportCache
+    from perfxl.review import NotExact, as_read, read_previous
+
+    result = _odd_result(texts, numbers, tmp_path)
+    result.findings = [replace(f, key=f"K{i:04d}") for i, f in enumerate(result.findings)]
+    cache = tmp_path / "c.sqlite"
+    cache.unlink(missing_ok=True)
+    out = write_consolidated(result, tmp_path / "k.xlsx", jobs=2, cache=cache)
+    store = ReportCache(cache)
+    kept = store.round_of(out)
+    store.close()
+    try:
+        exact = bool([as_read([f.message, f.entity, f.expected]) for f in result.findings])
+    except NotExact:
+        exact = False
+    if exact:
+        assert kept is not None and kept == read_previous(out) and len(kept.problems) == len(texts)
+    else:
+        assert kept is None
+
+
 @pytest.mark.parametrize(("max_links", "piece_rows"), [(65_000, 3_000), (7, 3_000), (65_000, 7)])
 def test_fast_rows_on_the_samples(
     merged: tuple[MergeResult, Path], monkeypatch: pytest.MonkeyPatch, max_links: int, piece_rows: int

@@ -289,6 +289,45 @@ def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
         assert ahead.previous is not None and ahead.previous.number == 1
 
 
+def test_a_workbook_as_written_is_not_read_back(tmp_path: Path) -> None:
+    """With workers, the writer keeps with the cache the round the next merge will read back from
+    the workbook (ReportCache.keep_round); the next merge takes it instead of reading the workbook:
+    the same round, so the same bytes, over rounds with notes, a problem gone unreviewed and one
+    changed. Once someone saves the workbook, it is read back again."""
+    from perfxl.merging import Aside, previous_round
+    from perfxl.review import CHANGED, Notes
+
+    inbox = samples_in(tmp_path / "in")
+    cache = tmp_path / "c.sqlite"
+    out = write_consolidated(
+        merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache), tmp_path / "1" / "汇总.xlsx",
+        jobs=2, cache=cache,
+    )  # fmt: skip
+    kept = previous_round(out, cache)
+    assert not isinstance(kept, Aside) and kept == read_previous(out) and len(kept.problems) > 20
+    for p in inbox.glob("*两馆免费开放*"):  # its problems: 未复核
+        p.unlink()
+    form = data(MZ)  # a problem whose values change: 仍存在（数值有变化）
+    form.fields["exp_project"] = float(form.fields["exp_project"] or 0) + 1  # type: ignore[arg-type]
+    fill_file(form, inbox / f"{MZ}.xlsx")
+    key = sorted(kept.problems)[0]
+    notes = {key: Notes("已核实", "=不是公式", "误报")}  # as the intake passes the browser's notes
+    books = []
+    for i, previous in enumerate((kept, read_previous(out))):
+        result = merge([inbox], catalog=CATALOG, round_date="2026-02-10", cache=cache, previous=previous, notes=notes)
+        books.append(write_consolidated(result, tmp_path / f"2{i}" / "汇总.xlsx", jobs=2, cache=cache))
+    assert books[0].read_bytes() == books[1].read_bytes()
+    again = previous_round(books[1], cache)
+    assert not isinstance(again, Aside) and again == read_previous(books[1])
+    states = {p.status for p in again.problems.values()}
+    assert {UNREVIEWED, CHANGED, OPEN} <= states and again.problems[key].notes == notes[key]
+    openpyxl.load_workbook(books[1]).save(books[1])  # someone saved it: read back
+    saved = previous_round(books[1], cache)
+    assert isinstance(saved, Aside)
+    saved.close()
+    assert previous_round(books[1], None) is not None  # no cache: read back (an Aside)
+
+
 def test_cli_keeps_the_previous_round_and_starts_afresh_on_request(tmp_path: Path) -> None:
     out = tmp_path / "汇总.xlsx"
     files = [str(p) for p in sorted(SAMPLES.glob("*.xlsx"))]

@@ -14,7 +14,6 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -339,18 +338,19 @@ def export(store: Store, round_date: str = "") -> tuple[Path, Path]:
 
 def _export(store: Store, round_date: str) -> tuple[Path, Path]:
     from perfxl.consolidated import write_consolidated
-    from perfxl.merging import Aside, auto_jobs, merge
-    from perfxl.review import Notes, keep_copy, read_previous
+    from perfxl.merging import Aside, auto_jobs, merge, previous_round
+    from perfxl.review import Notes, keep_copy
 
     out_dir = store.data / "export"
     output = out_dir / "汇总.xlsx"
-    # the previous export read in another process from the start, while the files are staged and checked
-    reading = Aside(partial(read_previous, output)) if output.exists() else None
+    cache = out_dir / ".汇总.cache.sqlite"  # as the CLI's default: unchanged files are not checked again
+    # the previous export as kept when it was written, or read in another process from the start,
+    # while the files are staged and checked
+    reading = previous_round(output, cache) if output.exists() else None
     try:
         staged = stage(store)
         jobs = auto_jobs(len(store.latest_submitted()))  # as `perfxl merge` chooses; the bytes do not depend on it
         notes = {k: Notes(r["checked"], r["advice"], r["disposition"]) for k, r in store.notes().items()}
-        cache = out_dir / ".汇总.cache.sqlite"  # as the CLI's default: unchanged files are not checked again
         result = merge(
             [staged],
             catalog=catalog_path(store),
@@ -363,7 +363,7 @@ def _export(store: Store, round_date: str) -> tuple[Path, Path]:
             jobs=jobs,
         )
     finally:  # the merge closes it; here too, should the merge not have started
-        if reading is not None:
+        if isinstance(reading, Aside):
             reading.close()
     if result.previous is not None:
         keep_copy(output, result.previous)

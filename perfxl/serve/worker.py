@@ -38,6 +38,12 @@ def _serve(conn: Any, memory_mb: int, parent: int) -> None:
     if sys.platform.startswith("linux"):
         import resource
 
+        # a forked worker lives long: copies of the server's sockets and pipes it inherited would
+        # keep them open (a closed connection's client never seeing the end, a pipe never its EOF)
+        keep = conn.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 20)
+
         limit = memory_mb * 1024 * 1024
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
