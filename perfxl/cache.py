@@ -234,7 +234,7 @@ class ReportCache:
         except sqlite3.Error:  # the workbook is written; the next merge reads it back
             pass
 
-    def round_of(self, workbook: Path) -> PreviousRound | None:
+    def kept_round(self, workbook: Path) -> PreviousRound | None:
         """The previous round kept for this workbook (`keep_round`), if it is byte for byte the
         one written then (an auditor's edit or another tool's save changes it: read it back)."""
         if self.db is None:

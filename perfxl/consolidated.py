@@ -182,7 +182,7 @@ class _Writer:
     ) -> Any:
         """`rows` is a list, or `Parts` for the big sheets: rows are then made as they are
         written (twice if the table spills to CSV) instead of all held at once. `read_back`: of
-        a sheet read_previous reads, the rows it does not skip, if not all (for `kept_round`)."""
+        a sheet read_previous reads, the rows it does not skip, if not all (for `round_to_keep`)."""
         parts = rows if isinstance(rows, Parts) else Parts([(len(rows), partial(iter, rows))])
         count, make = parts.count, parts.rows
         ws = self.sheets[name]
@@ -201,7 +201,7 @@ class _Writer:
             )
             count = limit
             body = islice(make(), limit)
-        if name in READ_BACK:
+        if name in BIG_READ_BACK or name in SMALL_READ_BACK:
             header = [c.header for c in cols]
             if spilled:
                 self.read_back = None
@@ -337,7 +337,7 @@ class _Writer:
         self.round_task = _Table("", 0, 0, 0, side=True)
         self.queued.append((self.round_task, pieces.read_back, (BIG_READ_BACK, "")))
 
-    def kept_round(self, out: Path) -> tuple[str, bytes] | None:
+    def round_to_keep(self, out: Path) -> tuple[str, bytes] | None:
         """What keeps the round the next merge will read from the workbook written (`out`), by its
         SHA-256 (ReportCache.keep_round); None when it would not be exact."""
         if self.read_back is None or self.round_task is None or set(self.read_back) != set(SMALL_READ_BACK):
@@ -568,7 +568,7 @@ def write_consolidated(
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
                 raise OutputError(f"无法写入 {out}：{exc.strerror or exc}") from exc
-            kept = w.kept_round(out) if store is not None else None
+            kept = w.round_to_keep(out) if store is not None else None
     except BaseException:
         fast.discard(wb)
         if json_tmp is not None:  # a worker or this process may have written it already
@@ -593,7 +593,6 @@ def write_consolidated(
 # here (说明's rows handed over by sheets._about, which writes it cell by cell)
 BIG_READ_BACK = ("交叉校验", "问题清单")
 SMALL_READ_BACK = ("说明", "提交情况")
-READ_BACK = (*BIG_READ_BACK, "提交情况")
 
 _NOTICED: list[bool] = []
 

@@ -289,7 +289,7 @@ def previous_round(workbook: Path, cache: Path | None = None) -> PreviousRound |
 
         store = ReportCache(cache)
         try:
-            kept = store.round_of(workbook)
+            kept = store.kept_round(workbook)
         finally:
             store.close()
         if kept is not None:

@@ -265,21 +265,30 @@ def _as_read(v: Any) -> Any:
 _INEXACT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 
 
-class _Rows:
+class _Sheets:
+    """Sheets by name: `raw` rows as calamine gives them (an empty cell is ""), or with None."""
+
+    sheetnames: list[str]
+
+    def raw(self, name: str) -> list[list[Any]]:
+        raise NotImplementedError
+
+    def __getitem__(self, name: str) -> list[list[Any]]:
+        return [[None if v == "" else v for v in row] for row in self.raw(name)]
+
+
+class _Rows(_Sheets):
     """Sheets as rows of values as calamine reads them (`_Book`), from what was written."""
 
     def __init__(self, sheets: dict[str, list[list[Any]]]) -> None:
         self._sheets = sheets
         self.sheetnames = list(sheets)
 
-    def __getitem__(self, name: str) -> list[list[Any]]:
-        return [[None if v == "" else v for v in row] for row in self._sheets[name]]
-
     def raw(self, name: str) -> list[list[Any]]:
         return self._sheets[name]
 
 
-def _round(wb: _Book | _Rows, path: Path | None) -> PreviousRound:
+def _round(wb: _Sheets, path: Path | None) -> PreviousRound:
     """The previous round as a workbook's sheets show it."""
     prev = PreviousRound(source=path)
     if "说明" in wb.sheetnames:
@@ -341,7 +350,7 @@ def read_notes(path: Path) -> dict[str, Notes]:
     return {k: p.notes for k, p in read_previous(path).problems.items() if p.notes}
 
 
-class _Book:
+class _Book(_Sheets):
     """A consolidated workbook read back with python-calamine (a county's has tens of thousands
     of rows; openpyxl takes seconds for what this takes a fraction of): sheet names, and each
     sheet as rows of values, numbers as Excel stores them."""
@@ -351,9 +360,6 @@ class _Book:
 
         self._book = CalamineWorkbook.from_path(str(path))
         self.sheetnames = list(self._book.sheet_names)
-
-    def __getitem__(self, name: str) -> list[list[Any]]:
-        return [[None if v == "" else v for v in row] for row in self.raw(name)]
 
     def raw(self, name: str) -> list[list[Any]]:
         """Rows as calamine gives them: an empty cell is ""."""

@@ -370,7 +370,7 @@ def test_the_round_kept_with_a_workbook_is_what_reading_it_back_gives(
     cache.unlink(missing_ok=True)
     out = write_consolidated(result, tmp_path / "k.xlsx", jobs=2, cache=cache)
     store = ReportCache(cache)
-    kept = store.round_of(out)
+    kept = store.kept_round(out)
     store.close()
     try:
         exact = bool([as_read([f.message, f.entity, f.expected]) for f in result.findings])

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from perfxl.check import FileReport, check_paths
-from perfxl.isolate import die_with_parent
+from perfxl.isolate import _context, die_with_parent
 
 TIMEOUT_S = 60.0
 MEMORY_MB = 2048
@@ -174,12 +174,6 @@ def _rejected(path: Path, why: str) -> FileReport:
     report = FileReport(path=path, status="rejected")
     report.add(rule="file.crashed", message=f"{text}；请用 Excel 或 WPS 打开后另存为新的 .xlsx 再提交")
     return report
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
 
 
 def preload() -> None:
