@@ -102,9 +102,10 @@ def per_file(fn, files: list[Path]) -> float:  # type: ignore[no-untyped-def]
 def run_merge(folder: Path, jobs: int, out: Path, *extra: str) -> tuple[float, float]:
     """Wall time and peak RSS (MB, largest process of the tree) of `perfxl merge`; a full merge
     unless `extra` says otherwise (no cache, no previous round)."""
-    code = (  # as the `perfxl` command runs it (perfxl.cli.run), with the peak RSS printed before the exit
-        "import resource,sys; from perfxl.cli import main, hard_exit; sys.argv=['perfxl','merge',sys.argv[1],'-o',"
-        "sys.argv[2],'--jobs',sys.argv[3],'-q',*sys.argv[4:]]\ncode=0\n"
+    code = (  # as the `perfxl` command runs it (perfxl.entry.run), with the peak RSS printed before the exit
+        "import resource,sys; sys.argv=['perfxl','merge',sys.argv[1],'-o',"
+        "sys.argv[2],'--jobs',sys.argv[3],'-q',*sys.argv[4:]]\nfrom perfxl.entry import early\nearly(sys.argv[1:])\n"
+        "from perfxl.cli import main, hard_exit\ncode=0\n"
         "try:\n main()\nexcept SystemExit as e:\n code=e.code\n"
         "r=max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nprint('RSS',r)\nhard_exit(code)"

@@ -24,13 +24,14 @@ from perfxl.exchange import export_file, fill_file
 from perfxl.findings import Severity
 from perfxl.forms import KINDS, get_spec
 from perfxl.inputs import collect
-from perfxl.isolate import Checkers, check_files
+from perfxl.isolate import check_files
 from perfxl.merging import Aside, auto_jobs, merge_collected, previous_round
 from perfxl.output import atomic_write
 from perfxl.package import DEFAULT_YEAR
 from perfxl.report import json_report, printable, text_report
 from perfxl.review import keep_copy, round_label
 from perfxl.template import DEFAULT_PASSWORD, write_catalog_templates, write_template
+from perfxl.workers import Checkers, take_early
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -333,9 +334,10 @@ def merge_cmd(
     show = not quiet and sys.stderr.isatty()
     day = round_date.date().isoformat() if round_date else ""
     store = None if no_cache else (cache or output.with_name(f".{output.stem}.cache.sqlite"))
-    # before the merge does anything, in other processes: a checking worker loading pandera, the
-    # previous round read (unless kept when it was written)
-    checkers = Checkers()
+    # before the merge does anything, in other processes: a checking worker loading pandera (the
+    # `perfxl` command started it before loading perfxl: perfxl.entry), the previous round read
+    # (unless kept when it was written)
+    checkers = take_early() or Checkers()
     reading = previous_round(source, store) if source is not None else None
     try:
         with click.progressbar(length=len(files), label="校验中", file=sys.stderr, hidden=not show) as bar:

@@ -10,18 +10,14 @@ file's result is what an in-process check gives.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
-import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from perfxl.check import CheckReport, FileReport, check_paths
 from perfxl.inputs import collect
+from perfxl.workers import Checkers, _checker, _context
 
 Progress = Callable[[int], None]
 CRASH_RULE = "file.crashed"
@@ -33,61 +29,6 @@ Settings = tuple[int | None, Path | None]  # what a check depends on besides the
 def _check_chunk(args: tuple[list[Path], Settings]) -> list[FileReport]:
     paths, (year, indicators) = args
     return check_paths(paths, year=year, indicators=indicators).files
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    """fork where it is safe and cheap (Linux: workers inherit the loaded modules); spawn
-    elsewhere (Windows, macOS), which costs an interpreter start per worker."""
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def die_with_parent(parent: int | None = None, collect: bool = True) -> None:
-    """Worker initializer: end this worker when the process that started it ends, even by
-    SIGKILL (Linux; elsewhere the pool's own shutdown has to do). `collect`: the cyclic
-    collector back on, which a merge turns off (`merging.fewer_collections`): checking makes
-    cyclic garbage; rendering rows (pieces) makes none and had better not scan the inherited heap."""
-    if collect:
-        gc.enable()
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if parent is not None and os.getppid() != parent:  # the parent was gone before prctl
-        os._exit(1)
-
-
-def _checker(parent: int) -> None:
-    """Initializer of a checking worker: die_with_parent, and pandera's data-synthesis strategies
-    left without hypothesis. pandera imports it at the first validation when it is installed (a
-    test tool, in many environments): 0.2 s in every checking process, for strategies checking
-    never uses. Where the parent had imported it already (a test run), it stays."""
-    die_with_parent(parent)
-    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None: import raises ImportError
-
-
-def _warm() -> None:
-    import pandera.pandas  # noqa: F401
-
-
-class Checkers:
-    """A checking worker started before it is known what it will check: a merge starts it first
-    thing, so that it loads pandera (0.4 s) while the merge hashes its files and loads its cached
-    reports. It takes a single chunk (a re-merge's changed files); more go to a pool of `jobs`
-    (check_files). `close` ends it, busy or not (a merge where nothing changed)."""
-
-    def __init__(self) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_checker,
-                                        initargs=(os.getpid(),))  # fmt: skip
-        self.pool.submit(_warm)
-
-    def close(self) -> None:
-        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-            with contextlib.suppress(Exception):  # loading pandera for nothing: no need to wait for it
-                proc.kill()
-        with contextlib.suppress(Exception):
-            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _crashed(path: Path) -> FileReport:

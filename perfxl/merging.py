@@ -28,7 +28,7 @@ from perfxl.derive import listed_projects
 from perfxl.findings import Finding, Severity
 from perfxl.forms import KIND_LABELS, get_spec
 from perfxl.inputs import collect
-from perfxl.isolate import Checkers, check_files, die_with_parent
+from perfxl.isolate import check_files
 from perfxl.read import Loc, Submission
 from perfxl.review import (
     Change,
@@ -47,6 +47,7 @@ from perfxl.review import (
     values_text,
 )
 from perfxl.values import normalise
+from perfxl.workers import Checkers, die_with_parent
 
 if TYPE_CHECKING:
     from perfxl.cache import ReportCache
@@ -202,7 +203,7 @@ def fewer_collections() -> Iterator[None]:
     garbage; the cyclic collector would re-scan them over and over (a fifth of a county merge,
     more in a long-running server whose own objects are frozen). It is off while inside, as
     before afterwards; what was there before is frozen for forked workers (copy-on-write).
-    Workers that check files turn it back on (`isolate.die_with_parent`). On the way out, what
+    Workers that check files turn it back on (`workers.die_with_parent`). On the way out, what
     the block made and kept joins the oldest generation unscanned: left in the youngest, the
     collector's first run would scan all of it (0.15 s after a merge of 2,000)."""
     enabled = gc.isenabled()

@@ -16,7 +16,7 @@ from itertools import chain
 from typing import Any
 
 from perfxl import _xlsxwriter_fast as fast
-from perfxl.isolate import die_with_parent
+from perfxl.workers import die_with_parent
 
 
 @dataclass

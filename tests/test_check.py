@@ -347,7 +347,7 @@ def test_a_checking_worker_finds_the_same_without_hypothesis(seed_report: CheckR
 
     paths = [str(f.path) for f in seed_report.files]
     code = (
-        "import json, os, sys\nfrom pathlib import Path\nfrom perfxl.isolate import _checker\n"
+        "import json, os, sys\nfrom pathlib import Path\nfrom perfxl.workers import _checker\n"
         "_checker(os.getppid())\nfrom perfxl.check import check_paths\n"
         "r = check_paths([Path(p) for p in sys.argv[1:]])\n"
         "print(json.dumps([sys.modules.get('hypothesis') is None, [[f.key for f in x.findings] for x in r.files]]))"

@@ -88,7 +88,7 @@ def test_importing_perfxl_pulls_in_no_heavy_modules() -> None:
 
 
 def test_the_console_script_exits_with_the_commands_code_and_all_its_output(tmp_path: Path) -> None:
-    """`perfxl` (perfxl.cli.run) ends the process without tearing its heap down: the exit code is
+    """`perfxl` (perfxl.entry.run, then perfxl.cli.run) ends the process without tearing its heap down: the exit code is
     still the command's (0 written, 1 findings, 2 usage), its output is all there, and the merge's
     workbook, JSON and kept previous round are complete."""
     import json
@@ -98,7 +98,7 @@ def test_the_console_script_exits_with_the_commands_code_and_all_its_output(tmp_
     samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.xlsx"))
 
     def perfxl(*args: str) -> subprocess.CompletedProcess[str]:
-        code = "from perfxl.cli import run; run()"
+        code = "from perfxl.entry import run; run()"
         return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path)
 
     out = tmp_path / "汇总.xlsx"
@@ -112,3 +112,54 @@ def test_the_console_script_exits_with_the_commands_code_and_all_its_output(tmp_
     checked = perfxl("check", str(samples[0]))
     assert checked.returncode == 1 and "错误" in checked.stdout
     assert perfxl("merge", "--no-such-option").returncode == 2
+
+
+def test_a_merge_command_starts_its_checking_worker_before_loading_perfxl(tmp_path: Path) -> None:
+    """`perfxl merge` (perfxl.entry) starts its checking worker before perfxl is loaded; the merge
+    takes it, checks with it and ends it: the same workbook as a merge started without it, in the
+    first round (many files: a pool of its own) and in a re-merge (one changed file: that worker).
+    Other commands and help start nothing."""
+    import shutil
+    import subprocess
+    import sys
+
+    from perfxl.exchange import export_file, fill_file
+
+    code = (
+        "import sys\nfrom perfxl import workers\nfrom perfxl.entry import early\n"
+        "if sys.argv[1] == 'early':\n early(sys.argv[2:])\n"
+        "started, loaded = bool(workers._EARLY), 'perfxl.check' in sys.modules\n"
+        "procs = [p for c in workers._EARLY for p in c.pool._processes.values()]\n"
+        "sys.argv[1:2] = []\nfrom perfxl.cli import main\ncode = 0\n"
+        "try:\n main(sys.argv[1:])\nexcept SystemExit as e:\n code = e.code\n"
+        "for p in procs:\n p.join(10)\n"
+        "print(started, loaded, bool(workers._EARLY), any(p.is_alive() for p in procs), code)"
+    )
+
+    def perfxl(how: str, *args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code, how, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split("\n")[-2]
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    for how in ("early", "late"):
+        inbox = tmp_path / how / "收件箱"
+        inbox.mkdir(parents=True)
+        for p in samples.glob("*.xlsx"):
+            shutil.copy(p, inbox)
+    started = "True False False False"  # started before perfxl.check loaded, taken, ended
+    for day in ("2026-01-05", "2026-02-10"):
+        for how in ("early", "late"):
+            merge = ("merge", str(tmp_path / how / "收件箱"), "-o", str(tmp_path / how / "汇总.xlsx"), "-q")
+            line = perfxl(how, *merge, "--round-date", day)
+            assert line == (f"{started} 0" if how == "early" else "False False False False 0")
+        early, late = (tmp_path / how / "汇总.xlsx" for how in ("early", "late"))
+        assert early.read_bytes() == late.read_bytes()
+        for how in ("early", "late"):  # one file resubmitted with new bytes: checked by that worker
+            victim = next((tmp_path / how / "收件箱").glob("项目*.xlsx"))
+            form = export_file(victim)
+            victim.unlink()
+            fill_file(form, victim, seq="resubmitted")
+    sample = str(sorted(samples.glob("*.xlsx"))[0])  # one with errors
+    assert perfxl("early", "check", sample) == "False False False False 1"
+    assert perfxl("early", "merge", "--help") == "False False False False 0"

@@ -266,8 +266,8 @@ def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
     from functools import partial
 
     from perfxl.inputs import collect
-    from perfxl.isolate import Checkers
     from perfxl.merging import Aside, merge_collected
+    from perfxl.workers import Checkers
 
     inbox = samples_in(tmp_path / "in")
     cache = tmp_path / "c.sqlite"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from perfxl.check import FileReport, check_paths
-from perfxl.isolate import _context, die_with_parent
+from perfxl.workers import _context, die_with_parent
 
 TIMEOUT_S = 60.0
 MEMORY_MB = 2048
