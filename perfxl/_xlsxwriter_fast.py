@@ -322,6 +322,8 @@ class Rendered:
     overflow: bool = False  # a link was refused for the per-sheet limit
     blocks: tuple[tuple[int, int, int], ...] = ()  # (size, zcrc, length) of each block
     data: bytes = b""  # the blocks themselves, when rendered in the writer's process (no file)
+    key: str = ""  # a piece's cache key (pieces.render_linked), when the writer has a cache
+    stored: bool = False  # nothing rendered: the cache holds the piece under `key`
 
 
 def render_sheet_block(rows: Iterable[Sequence[Any]], first_row: int, formats: list[Any], links: list[bool],

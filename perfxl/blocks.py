@@ -27,6 +27,18 @@ class Block:
     zcrc: int  # crc32 of the uncompressed bytes, xor that of as many zero bytes: what combining needs
 
 
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """A piece of a sheet with links as rendered (pieces.render_linked): its rows' block, and its
+    <hyperlinks> element and relationships numbered from the piece's first link."""
+
+    block: Block
+    links_xml: str
+    rels: tuple[tuple[str, str, str], ...]
+    links: int
+    overflow: bool
+
+
 def deflate(raw: bytes, level: int, last: bool = False) -> Block:
     c = zlib.compressobj(level, zlib.DEFLATED, -15)
     data = c.compress(raw) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)

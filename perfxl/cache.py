@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import pickle
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 from perfxl import __version__
-from perfxl.blocks import Block
+from perfxl.blocks import Block, Linked
 from perfxl.check import FileReport
 from perfxl.limits import Limits
 from perfxl.review import PreviousRound
@@ -35,6 +36,9 @@ _SCHEMA = (
     # pre-deflated blocks of the last workbook's sheets (perfxl/blocks.py); dcrc: _seal
     "CREATE TABLE IF NOT EXISTS blocks (key TEXT PRIMARY KEY, size INTEGER NOT NULL, zcrc INTEGER NOT NULL,"
     " dcrc INTEGER NOT NULL, data BLOB NOT NULL);"
+    # pieces of the last workbook's sheets with links (blocks.Linked): links is JSON [xml, rels, count, overflow]
+    "CREATE TABLE IF NOT EXISTS linked (key TEXT PRIMARY KEY, size INTEGER NOT NULL, zcrc INTEGER NOT NULL,"
+    " dcrc INTEGER NOT NULL, data BLOB NOT NULL, links TEXT NOT NULL);"
     # each input file's SHA-256 with the file's identity and times when it was hashed (`digest`)
     "CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, stat TEXT NOT NULL, sha TEXT NOT NULL);"
     # the last workbook written, as read_previous will read it (review.round_of), by its SHA-256
@@ -218,6 +222,48 @@ class ReportCache:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO blocks (key, size, zcrc, dcrc, data) VALUES (?, ?, ?, ?, ?)",
                     [(k, b.size, b.zcrc, _seal(b.data, b.size, b.zcrc), b.data) for k, b in new],
+                )
+        except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
+            pass
+
+    def linked_all(self) -> dict[str, Linked]:
+        """Every stored piece with links (the last workbook's), as `blocks_all`: one whose bytes or
+        links do not match their checksum, or are not what a piece holds, is left out."""
+        if self.db is None:
+            return {}
+        found = {}
+        try:
+            for key, size, zcrc, dcrc, data, links in self.db.execute(
+                "SELECT key, size, zcrc, dcrc, data, links FROM linked"
+            ):
+                if type(data) is not bytes or type(size) is not int or type(zcrc) is not int or type(links) is not str:
+                    continue
+                if _seal(data + links.encode("utf-8", "surrogatepass"), size, zcrc) != dcrc:
+                    continue
+                with contextlib.suppress(ValueError, TypeError):
+                    xml, rels, count, overflow = json.loads(links)
+                    rels = tuple((a, b, c) for a, b, c in rels)
+                    if type(xml) is str and type(count) is int and type(overflow) is bool:
+                        found[key] = Linked(Block(data, size, zcrc), xml, rels, count, overflow)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def keep_linked(self, new: list[tuple[str, Linked]], used: set[str]) -> None:
+        """As `keep_blocks`, for pieces with links."""
+        if self.db is None:
+            return
+        rows = []
+        for k, p in new:
+            links = json.dumps([p.links_xml, p.rels, p.links, p.overflow], ensure_ascii=False)
+            seal = _seal(p.block.data + links.encode("utf-8", "surrogatepass"), p.block.size, p.block.zcrc)
+            rows.append((k, p.block.size, p.block.zcrc, seal, p.block.data, links))
+        try:
+            with self.db:
+                stale = [(k,) for (k,) in self.db.execute("SELECT key FROM linked") if k not in used]
+                self.db.executemany("DELETE FROM linked WHERE key = ?", stale)
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO linked (key, size, zcrc, dcrc, data, links) VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
         except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
             pass

@@ -25,7 +25,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from perfxl import __version__, pieces
 from perfxl import _xlsxwriter_fast as fast
-from perfxl.blocks import Block, block_key
+from perfxl.blocks import Block, Linked, block_key
 from perfxl.cache import ReportCache, round_key, settings_key
 from perfxl.errors import OutputError
 from perfxl.links import SourceLinks
@@ -123,6 +123,8 @@ class _Writer:
         self.block_keys: set[str] = set()  # every block of this workbook
         self._found: dict[str, Block] | None = None
         self.new_blocks: list[tuple[str, Block]] = []  # and those rendered for it
+        self.linked_keys: set[str] = set()  # every piece with links of this workbook (pieces.LINKED)
+        self.new_linked: list[tuple[str, Linked]] = []  # and those rendered for it
         self.queued: list[tuple[_Table, Callable[[Any], Any], Any]] = []  # not yet started
         self.pending: list[_Table] = []
         self.asked: list[tuple[Future[fast.Rendered], Callable[[Any], fast.Rendered], Any]] = []  # queue order
@@ -263,11 +265,16 @@ class _Writer:
         rendered and deflated as one block, by the workers when the table is large, else here.
         Pieces let the workers and this process share the largest sheets; their hyperlinks are
         numbered on when they are joined. Where the sheet could reach Excel's hyperlink limit, one
-        piece (which link is refused depends on all before it). Not cached: the rows change with
-        every round's review."""
+        piece (which link is refused depends on all before it). With a cache, a piece the last
+        workbook had, row for row at the same place, is taken from it (`pieces.render_linked`):
+        from the third round on, most of them when little changed (a row added or gone moves the
+        rest of the sheet)."""
         limit = self.opts.max_links if any(links) else 0
         if limit and parts.count * sum(links) > limit and len(parts.pieces) > 1:
             parts = Parts([(parts.count, parts.rows)])
+        if self.store is not None and not pieces.PIECE_KEY:  # read before the workers fork
+            pieces.LINKED.update(self.store.linked_all())
+            pieces.PIECE_KEY.append(self.settings)
         pieces.PENDING[name] = (parts, formats, links, self.f["link"], limit)
         n = len(parts.pieces)
         table = _Table(
@@ -415,10 +422,19 @@ class _Writer:
                 if table.side:
                     continue
                 assert table.blocks is not None
+                stored = done.stored
+                if stored:
+                    done = _stored_piece(done.key)
                 for i, block in zip(table.holes[k], fast.read_blocks(done), strict=True):
                     table.blocks[i] = block
                     if table.keys:
                         self.new_blocks.append((table.keys[i], block))
+                    if done.key:
+                        self.linked_keys.add(done.key)
+                        if not stored:
+                            self.new_linked.append(
+                                (done.key, Linked(block, done.links_xml, done.rels, done.links, done.overflow))
+                            )
                 fast.adopt_links(self.sheets[table.name], done)
                 overflow = overflow or done.overflow
             if table.side:
@@ -433,6 +449,8 @@ class _Writer:
         self.pending = []
         if self.store is not None and self.block_keys:
             self.store.keep_blocks(self.new_blocks, self.block_keys)
+        if self.store is not None and pieces.PIECE_KEY:
+            self.store.keep_linked(self.new_linked, self.linked_keys)
 
     def _overflow_note(self, name: str) -> str:
         return f"“{name}”的链接超过 Excel 每表 {self.opts.max_links:,} 个的上限，其后各行的来源以文字列出"
@@ -503,6 +521,13 @@ class _Writer:
         else:
             ws.write_string(r, c, str(value)[:32767], fmt)
         return url is not None and col.kind == "link" and ws.hlink_count >= limit
+
+
+def _stored_piece(key: str) -> fast.Rendered:
+    """A piece with links the cache holds, as if rendered here."""
+    p = pieces.LINKED[key]
+    made = ((p.block.size, p.block.zcrc, len(p.block.data)),)
+    return fast.Rendered("", p.links_xml, p.rels, p.links, p.overflow, made, p.block.data, key=key)
 
 
 def write_consolidated(

@@ -4,6 +4,7 @@ pieces are spliced in order, so the workbook is byte-identical to the one writte
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -11,11 +12,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
+import xlsxwriter
+
 from perfxl import _xlsxwriter_fast as fast
+from perfxl.blocks import Linked, block_key
 from perfxl.workers import die_with_parent
 
 
@@ -46,14 +50,41 @@ PENDING: dict[str, tuple[Parts, list[Any], list[bool], Any, int]] = {}
 # the same way: what the worker that works out the next merge's previous round reads (read_back)
 READ_BACK: dict[str, tuple[list[str], Callable[[], Iterable[Sequence[Any]]]]] = {}
 SIDE: list[Callable[[], bytes]] = []  # what `run_side` writes (the JSON of the merge), set the same way
+# with a cache, set the same way: the pieces with links the last workbook had (by key), and
+# PIECE_KEY[0], what every piece's key starts from (the writer's settings); empty without a cache
+LINKED: dict[str, Linked] = {}
+PIECE_KEY: list[str] = []
 
 
 def render_linked(args: tuple[str, int, int, int, str]) -> fast.Rendered:
-    """One piece of a table with links as one deflated block, its hyperlinks rendered with it."""
+    """One piece of a table with links as one deflated block, its hyperlinks rendered with it;
+    with a cache, not rendered when the last workbook had the same piece (`stored`)."""
     name, index, first_row, level, folder = args
     parts, formats, links, link_format, max_links = PENDING[name]
-    make = parts.pieces[index][1]
-    return fast.render_sheet_block(make(), first_row, formats, links, link_format, level, max_links, folder)
+    rows: Iterable[Sequence[Any]] = parts.pieces[index][1]()
+    key = ""
+    if PIECE_KEY:
+        rows = list(rows)
+        key = piece_key(PIECE_KEY[0], name, first_row, level, formats, links, link_format, max_links, rows)
+        if key in LINKED:
+            return fast.Rendered("", key=key, stored=True)
+    done = fast.render_sheet_block(rows, first_row, formats, links, link_format, level, max_links, folder)
+    return replace(done, key=key)
+
+
+def piece_key(settings: str, name: str, first_row: int, level: int, formats: list[Any], links: list[bool],
+              link_format: Any, max_links: int, rows: list[Sequence[Any]]) -> str:  # fmt: skip
+    """A piece's cache key: everything its block and links depend on, its rows by their repr
+    (which tells 1 from 1.0 and "1", and gives floats exactly). A row of another kind of value
+    than the sheets write would only miss: repr then names the object."""
+    styles = ",".join("-" if f is None else str(f._get_xf_index()) for f in formats)
+    flags = "".join("1" if x else "0" for x in links)
+    head = block_key(settings, xlsxwriter.__version__, name, first_row, level, styles, flags,
+                     link_format._get_xf_index(), max_links)  # fmt: skip
+    digest = hashlib.sha256(head.encode())
+    for row in rows:
+        digest.update(repr(row).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def render_blocks(args: tuple[str, tuple[tuple[int, int], ...], int, str]) -> fast.Rendered:
@@ -92,7 +123,10 @@ def read_back(args: tuple[tuple[str, ...], str]) -> bytes:
 @contextmanager
 def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield None, ""
+        try:
+            yield None, ""
+        finally:
+            _clear()
         return
     scratch = tempfile.mkdtemp(prefix="perfxl-")
     try:
@@ -104,7 +138,14 @@ def pool(jobs: int) -> Iterator[tuple[Executor | None, str]]:
         ) as pool:
             yield pool, scratch
     finally:
-        PENDING.clear()  # whatever happened, drop the references to the merge result
-        READ_BACK.clear()
-        SIDE.clear()
+        _clear()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _clear() -> None:
+    """Whatever happened, drop the references to the merge result and the stored pieces."""
+    PENDING.clear()
+    READ_BACK.clear()
+    SIDE.clear()
+    LINKED.clear()
+    PIECE_KEY.clear()

@@ -497,6 +497,55 @@ def test_cached_blocks_write_the_same_bytes(
         assert db.execute("SELECT count(*) FROM blocks").fetchone() == (2 + 2 + 10 + 12,)
 
 
+def test_cached_pieces_with_links_write_the_same_bytes(
+    merged: tuple[MergeResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """交叉校验 and 问题清单 go out in pieces with their links; with a cache, a piece the last
+    workbook had row for row at the same place is taken from it: byte-identical without a cache,
+    with a cold one, a warm one (nothing rendered), with --jobs, with damaged entries (rendered
+    again), with fewer submissions (what moved rendered again); the cache keeps only what it used."""
+    import sqlite3
+
+    import perfxl._xlsxwriter_fast as fast
+    import perfxl.pieces as pieces
+
+    result, _ = merged
+    opts = WriterOptions(parallel_min_rows=1, piece_rows=7)
+    rendered: list[int] = []
+    real = fast.render_sheet_block
+    monkeypatch.setattr(
+        fast, "render_sheet_block", lambda rows, first, *a: rendered.append(first) or real(rows, first, *a)
+    )
+    plain = write_consolidated(result, tmp_path / "汇总.xlsx", options=opts).read_bytes()
+    total = len(rendered)
+    assert total == -(-len(result.checks) // 7) + -(-len(result.findings) // 7)
+    cache = tmp_path / "c.sqlite"
+
+    def again(jobs: int = 1, res: MergeResult = result) -> bytes:
+        rendered.clear()
+        out = write_consolidated(res, tmp_path / "汇总.xlsx", cache=cache, jobs=jobs, options=opts).read_bytes()
+        assert not pieces.LINKED and not pieces.PIECE_KEY  # nothing held after the write
+        return out
+
+    assert again() == plain and len(rendered) == total  # cold
+    assert again() == plain and rendered == []  # warm
+    assert again(jobs=2) == plain  # (rendered in workers: not seen here)
+    with sqlite3.connect(cache) as db:
+        keys = [k for (k,) in db.execute("SELECT key FROM linked ORDER BY key")]
+        assert len(keys) == total
+        db.execute("UPDATE linked SET data = zeroblob(length(data)) WHERE key = ?", (keys[0],))
+        db.execute("UPDATE linked SET links = replace(links, 'rId1', 'rId9') WHERE key = ?", (keys[1],))
+        db.execute("UPDATE linked SET size = 'many' WHERE key = ?", (keys[2],))
+        db.execute("UPDATE linked SET links = '[1, 2]' WHERE key = ?", (keys[3],))
+    assert again() == plain and len(rendered) == 4
+    fewer = merge(samples()[1:], catalog=CATALOG, year=2024)  # the first department gone
+    cold = write_consolidated(fewer, tmp_path / "汇总.xlsx", options=opts).read_bytes()
+    assert again(res=fewer) == cold and 0 < len(rendered) < total
+    with sqlite3.connect(cache) as db:  # only what the last workbook used
+        (count,) = db.execute("SELECT count(*) FROM linked").fetchone()
+        assert count == -(-len(fewer.checks) // 7) + -(-len(fewer.findings) // 7)
+
+
 class _Idle(Executor):
     """No worker ever starts a task: each stays pending until the writer takes it back."""
 
