@@ -24,7 +24,7 @@ from perfxl.findings import Finding, Severity
 from perfxl.forms import get_spec
 from perfxl.library import Library, load_library
 from perfxl.read import read_submission
-from perfxl.review import keyed
+from perfxl.review import keyed, rule_numbers
 
 __all__ = ["STATUS_LABEL", "CheckReport", "FileReport", "Status", "check_paths", "rule_message", "trusted_modified"]
 
@@ -46,6 +46,8 @@ def check_paths(
             r.status = "findings" if r.findings else "ok"
         if r.submission is not None:
             r.submission.slim()
+        if sub is not None and r.status != "rejected" and r.kind:  # as a merge's join would number them
+            r.numbers = rule_numbers(r.outcomes, sub, sub.year or year, r.kind, r.entity)
     return CheckReport(reports)
 
 

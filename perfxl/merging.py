@@ -352,7 +352,9 @@ def _joined(
     """The roster, cross-checks, findings and review states of checked files. The previous round
     is needed last: one still being read (`Aside`) is collected there, its reader having had the
     time it took to join the rest. `ahead`: per-file work done already (`_checked`)."""
-    ahead = ahead or Ahead()
+    ahead = ahead or Ahead(year)
+    for r in reports:  # the numbers of rule rows made where the files were checked
+        ahead.numbered(r)
     roster: list[RosterRow] = []
     findings: list[Finding] = []
     groups: dict[tuple[str, str, str], list[FileReport]] = defaultdict(list)
@@ -650,6 +652,7 @@ class Ahead:
         self._anchors: dict[tuple[int, str, str], str] = {}
         self._keys: dict[tuple[int | None, str, str, str, str], str] = {}
         self._summaries: dict[int, str] = {}
+        self._numbered: set[int] = set()  # reports whose RuleNumbers were taken (`numbered`)
 
     def add(self, reports: Iterable[FileReport]) -> None:
         for r in reports:
@@ -658,10 +661,30 @@ class Ahead:
                 continue
             self.view(r)
             self.summary(r)
+            if self.numbered(r):
+                continue
             year = sub.year or self.year
             for o, loc in r.outcomes:  # the numbers of its rows in 交叉校验 (named after the form's entity)
                 anchor = self.anchor(sub, loc.sheet, loc.cell) if loc is not None else ""
                 self.key(year, r.kind, r.entity, o.rule.id, anchor)
+
+    def numbered(self, r: FileReport) -> bool:
+        """Take the anchors and numbers of r's rule rows made when it was checked (RuleNumbers),
+        if made as the join makes them: `anchor` and `key` then find them."""
+        if id(r) in self._numbered:
+            return True
+        made, sub = r.numbers, r.submission
+        if made is None or sub is None or sub.data is None or r.status == "rejected":
+            return False
+        year = sub.year or self.year
+        if (made.year, made.kind, made.entity) != (year, r.kind, r.entity) or len(made.keys) != len(r.outcomes):
+            return False
+        for (o, loc), anchor, key in zip(r.outcomes, made.anchors, made.keys, strict=True):
+            if loc is not None:
+                self._anchors.setdefault((id(sub), loc.sheet, loc.cell), anchor)
+            self._keys.setdefault((year, made.kind, made.entity, o.rule.id, anchor), key)
+        self._numbered.add(id(r))
+        return True
 
     def key(self, year: int | None, kind: str, entity: str, rule: str, anchor: str) -> str:
         """review.problem_key."""

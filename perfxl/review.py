@@ -29,7 +29,8 @@ from perfxl.values import normalise
 
 if TYPE_CHECKING:
     from perfxl.findings import Finding
-    from perfxl.read import Submission
+    from perfxl.read import Loc, Submission
+    from perfxl.rules import Outcome
 
 DISPOSITIONS = ("属实待整改", "已说明可接受", "误报", "不适用")  # the 处置 dropdown
 NEW, OPEN, CHANGED, FIXED, UNREVIEWED = "新发现", "仍存在", "仍存在（数值有变化）", "已整改", "未复核"
@@ -71,6 +72,38 @@ def anchor_of(sub: Submission | None, sheet: str, cell: str, fields: dict[tuple[
             row = sub.data.tables[tid][k]
             return f"{tid}:{row_label(tid, row)}:{cid}"
     return f"cell:{sheet}!{cell}"
+
+
+@dataclass(frozen=True)
+class RuleNumbers:
+    """The anchors and problem numbers of a file's rule rows (its outcomes, each a row of 交叉校验),
+    made where the file is checked (in parallel, and kept with its report in the cache): a merge
+    takes them instead of making them again (merging.Ahead) when made for the same year, form
+    kind and entity."""
+
+    year: int | None
+    kind: str
+    entity: str
+    anchors: tuple[str, ...]  # per outcome: its cell's anchor_of ("" without a cell)
+    keys: tuple[str, ...]  # per outcome: problem_key(year, kind, entity, rule, anchor)
+
+
+def rule_numbers(
+    outcomes: Sequence[tuple[Outcome, Loc | None]], sub: Submission, year: int | None, kind: str, entity: str
+) -> RuleNumbers:
+    places = field_cells(sub)
+    made: dict[tuple[str, str], str] = {}  # several rules point at one cell
+    anchors, keys = [], []
+    for o, loc in outcomes:
+        anchor = ""
+        if loc is not None:
+            got = made.get((loc.sheet, loc.cell))
+            if got is None:
+                got = made[(loc.sheet, loc.cell)] = anchor_of(sub, loc.sheet, loc.cell, places)
+            anchor = got
+        anchors.append(anchor)
+        keys.append(problem_key(year, kind, entity, o.rule.id, anchor))
+    return RuleNumbers(year, kind, entity, tuple(anchors), tuple(keys))
 
 
 def row_label(table: str, row: dict[str, Any]) -> str:

@@ -259,6 +259,45 @@ def test_the_previous_round_travels_by_value() -> None:
     assert back == prev and back.problems["A1"].notes.disposition == "误报" and not back.problems["B2"].notes
 
 
+def test_rule_rows_are_numbered_where_files_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file's rule rows (交叉校验) are numbered where it is checked (RuleNumbers, kept with
+    its report in the cache), and the merge takes those numbers: the same it makes itself, with
+    and without a cache; numbers made for another year are not taken."""
+    from functools import partial
+
+    import perfxl.check as check
+    from perfxl.rules import rules_for
+
+    inbox = samples_in(tmp_path / "in")
+
+    def numbers(cache: Path | None = None) -> list[tuple[str, str, str]]:
+        result = merge([inbox], catalog=CATALOG, year=2024, round_date="2026-01-05", cache=cache)
+        return [(c.entity, c.rule_id, c.key) for c in result.checks]
+
+    taken = numbers()
+    own = {r.id for kind in ("dept", "project") for r in rules_for(kind)}  # a form's own rules
+    rule_rows = [i for i, (_, rule, _) in enumerate(taken) if rule in own]
+    assert len(rule_rows) > 80 and all(k for *_, k in taken)
+    real = check.rule_numbers
+    monkeypatch.setattr(check, "rule_numbers", lambda *args: None)  # (the checking workers fork: they see it)
+    assert numbers() == taken  # made by the merge itself
+    monkeypatch.setattr(check, "rule_numbers", real)
+    cache = tmp_path / "c.sqlite"
+    assert numbers(cache) == taken == numbers(cache)  # cold, warm
+    for year, used in ((None, True), (2023, False)):
+        monkeypatch.setattr(check, "rule_numbers", partial(_bogus_numbers, real, year))
+        got = numbers()
+        assert all((got[i][2] == "X" * 10) is used for i in rule_rows)
+
+
+def _bogus_numbers(real: Any, year: int | None, *args: Any) -> Any:
+    """RuleNumbers with every number X…, made for `year` (None: the file's own)."""
+    from dataclasses import replace
+
+    made = real(*args)
+    return replace(made, keys=("X" * 10,) * len(made.keys), year=made.year if year is None else year)
+
+
 def test_a_merge_started_ahead_is_the_same_merge(tmp_path: Path) -> None:
     """`perfxl merge` starts reading the previous round and a checking worker before anything else
     (Aside, Checkers): the same workbook as a merge that starts them itself, and no worker

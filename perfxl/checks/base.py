@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from perfxl.codes import severity_of
 from perfxl.findings import Finding, Severity
 from perfxl.read import Loc, Submission
+from perfxl.review import RuleNumbers
 from perfxl.rules import Outcome
 from perfxl.values import Target
 
@@ -32,6 +33,7 @@ class FileReport:
     targets: list[Target] = field(default_factory=list)
     # every rule evaluated on this file, passed and skipped ones included (for 交叉校验)
     outcomes: list[tuple[Outcome, Loc | None]] = field(default_factory=list)
+    numbers: RuleNumbers | None = None  # the outcomes' anchors and problem numbers (check_paths)
 
     # Pickled (the report cache, workers' results), `targets` travels as one inner pickle, unpacked
     # on first use: a re-merge loads every unchanged report and needs the targets of few (the
