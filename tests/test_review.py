@@ -433,6 +433,37 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     ]
 
 
+def test_a_process_merging_again_unpickles_only_what_changed(tmp_path: Path) -> None:
+    """A long-running process (the intake) merges again and again: a cached report whose stored
+    bytes it unpickled last time is that same report again; other bytes are unpickled anew."""
+    import pickle
+
+    from perfxl.cache import ReportCache
+    from perfxl.library import load_library
+
+    inbox = samples_in(tmp_path / "in")
+    cache = tmp_path / "c.sqlite"
+
+    def reports() -> dict[Path, Any]:
+        result = merge([inbox], catalog=CATALOG, round_date="2026-01-05", cache=cache)
+        return {r.path: r.report for r in result.roster if r.report and r.path}
+
+    reports()  # fills the cache
+    first, second = reports(), reports()
+    assert len(first) == 13 and all(second[p] is first[p] for p in first)
+    store = ReportCache(cache, load_library().sha256)
+    path = inbox / f"{MZ}.xlsx"
+    key = store.key(path, path.read_bytes(), None)
+    assert store.db is not None
+    with store.db:  # the same report, pickled otherwise: other bytes
+        (blob,) = store.db.execute("SELECT report FROM reports2 WHERE key = ?", (key,)).fetchone()
+        store.db.execute("UPDATE reports2 SET report = ? WHERE key = ?", (pickle.dumps(pickle.loads(blob), 4), key))
+    store.close()
+    third = reports()
+    assert [p for p in first if third[p] is not second[p]] == [path]
+    assert [f.key for f in third[path].findings] == [f.key for f in second[path].findings]
+
+
 def test_a_file_untouched_since_the_last_merge_is_not_hashed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
