@@ -433,11 +433,13 @@ def test_the_cache_makes_re_merges_faster_never_different(tmp_path: Path) -> Non
     ]
 
 
-def test_a_process_merging_again_unpickles_only_what_changed(tmp_path: Path) -> None:
+def test_a_process_merging_again_unpickles_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A long-running process (the intake) merges again and again: a cached report whose stored
-    bytes it unpickled last time is that same report again; other bytes are unpickled anew."""
+    bytes it unpickled last time is that same report again; other bytes are unpickled anew; past
+    LOADED_AT_MOST files, nothing is kept between merges."""
     import pickle
 
+    import perfxl.cache
     from perfxl.cache import ReportCache
     from perfxl.library import load_library
 
@@ -462,6 +464,9 @@ def test_a_process_merging_again_unpickles_only_what_changed(tmp_path: Path) -> 
     third = reports()
     assert [p for p in first if third[p] is not second[p]] == [path]
     assert [f.key for f in third[path].findings] == [f.key for f in second[path].findings]
+    monkeypatch.setattr(perfxl.cache, "LOADED_AT_MOST", 12)  # more files than that: nothing kept between merges
+    fourth, fifth = reports(), reports()
+    assert not any(fifth[p] is fourth[p] for p in first)
 
 
 def test_a_file_untouched_since_the_last_merge_is_not_hashed_again(
