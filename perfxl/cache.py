@@ -144,6 +144,7 @@ class ReportCache:
         found: dict[str, FileReport] = {}
         if self.db is None:
             return found
+        keep = len(keys) <= LOADED_AT_MOST  # (else not even the bytes are held through the loop)
         loaded: dict[str, tuple[bytes, FileReport]] = {}
         for at in range(0, len(keys), 500):
             chunk = keys[at : at + 500]
@@ -165,10 +166,10 @@ class ReportCache:
                     if not isinstance(report, FileReport):
                         continue
                 found[key] = report
-                loaded[key] = (blob, report)
+                if keep:
+                    loaded[key] = (blob, report)
         _LOADED.clear()  # the last merge's only
-        if len(loaded) <= LOADED_AT_MOST:
-            _LOADED.update(loaded)
+        _LOADED.update(loaded)
         return found
 
     def known(self, keys: set[str]) -> set[str]:
@@ -205,9 +206,9 @@ class ReportCache:
         try:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO digests (path, stat, sha) VALUES (?, ?, ?)", hashed)
-                self.db.executemany(
+                self.db.executemany(  # pickled one at a time: 20,000 reports are 170 MB of pickles
                     "INSERT OR REPLACE INTO reports2 (key, sha, report) VALUES (?, ?, ?)",
-                    [(k, k.rpartition("|")[2], pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items],
+                    ((k, k.rpartition("|")[2], pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for k, r in items),
                 )
         except sqlite3.Error:  # full disk, read-only folder: the merge itself is unaffected
             pass

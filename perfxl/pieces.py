@@ -54,6 +54,7 @@ SIDE: list[Callable[[], bytes]] = []  # what `run_side` writes (the JSON of the 
 # PIECE_KEY[0], what every piece's key starts from (the writer's settings); empty without a cache
 LINKED: dict[str, Linked] = {}
 PIECE_KEY: list[str] = []
+CACHED_AT_MOST = 10_000  # rows of a piece held at once to be keyed
 
 
 def render_linked(args: tuple[str, int, int, int, str]) -> fast.Rendered:
@@ -61,9 +62,10 @@ def render_linked(args: tuple[str, int, int, int, str]) -> fast.Rendered:
     with a cache, not rendered when the last workbook had the same piece (`stored`)."""
     name, index, first_row, level, folder = args
     parts, formats, links, link_format, max_links = PENDING[name]
-    rows: Iterable[Sequence[Any]] = parts.pieces[index][1]()
+    count, make = parts.pieces[index]
+    rows: Iterable[Sequence[Any]] = make()
     key = ""
-    if PIECE_KEY:
+    if PIECE_KEY and count <= CACHED_AT_MOST:  # (a sheet near the link limit is one piece: made as it goes)
         rows = list(rows)
         key = piece_key(PIECE_KEY[0], name, first_row, level, formats, links, link_format, max_links, rows)
         if key in LINKED:

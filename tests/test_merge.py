@@ -503,7 +503,8 @@ def test_cached_pieces_with_links_write_the_same_bytes(
     """交叉校验 and 问题清单 go out in pieces with their links; with a cache, a piece the last
     workbook had row for row at the same place is taken from it: byte-identical without a cache,
     with a cold one, a warm one (nothing rendered), with --jobs, with damaged entries (rendered
-    again), with fewer submissions (what moved rendered again); the cache keeps only what it used."""
+    again), with fewer submissions (what moved rendered again); the cache keeps only what it used;
+    pieces too large to hold for their key are rendered as they go, with the same bytes."""
     import sqlite3
 
     import perfxl._xlsxwriter_fast as fast
@@ -544,6 +545,8 @@ def test_cached_pieces_with_links_write_the_same_bytes(
     with sqlite3.connect(cache) as db:  # only what the last workbook used
         (count,) = db.execute("SELECT count(*) FROM linked").fetchone()
         assert count == -(-len(fewer.checks) // 7) + -(-len(fewer.findings) // 7)
+    monkeypatch.setattr(pieces, "CACHED_AT_MOST", 0)  # larger pieces are made as they go, not looked up
+    assert again(res=fewer) == cold and len(rendered) == count
 
 
 class _Idle(Executor):
