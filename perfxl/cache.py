@@ -18,6 +18,7 @@ import pickle
 import sqlite3
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import astuple
 from pathlib import Path
 
@@ -233,15 +234,22 @@ class ReportCache:
     def keep_blocks(self, new: list[tuple[str, Block]], used: set[str]) -> None:
         """Store the blocks rendered by this merge and drop those it did not use: the table holds
         what the next merge can reuse, not every round's."""
+        rows = [(k, b.size, b.zcrc, _seal(b.data, b.size, b.zcrc), b.data) for k, b in new]
+        self._keep_only("blocks", ("key", "size", "zcrc", "dcrc", "data"), rows, used)
+
+    def _keep_only(
+        self, table: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]], used: set[str]
+    ) -> None:
+        """`rows` stored in `table`, and of what was there only the keys in `used` kept."""
         if self.db is None:
             return
         try:
             with self.db:
-                stale = [(k,) for (k,) in self.db.execute("SELECT key FROM blocks") if k not in used]
-                self.db.executemany("DELETE FROM blocks WHERE key = ?", stale)
+                stale = [(k,) for (k,) in self.db.execute(f"SELECT key FROM {table}") if k not in used]
+                self.db.executemany(f"DELETE FROM {table} WHERE key = ?", stale)
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO blocks (key, size, zcrc, dcrc, data) VALUES (?, ?, ?, ?, ?)",
-                    [(k, b.size, b.zcrc, _seal(b.data, b.size, b.zcrc), b.data) for k, b in new],
+                    f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    rows,
                 )
         except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
             pass
@@ -258,7 +266,7 @@ class ReportCache:
             ):
                 if type(data) is not bytes or type(size) is not int or type(zcrc) is not int or type(links) is not str:
                     continue
-                if _seal(data + links.encode("utf-8", "surrogatepass"), size, zcrc) != dcrc:
+                if _seal_linked(data, links, size, zcrc) != dcrc:
                     continue
                 with contextlib.suppress(ValueError, TypeError):
                     xml, rels, count, overflow = json.loads(links)
@@ -271,22 +279,12 @@ class ReportCache:
 
     def keep_linked(self, new: list[tuple[str, Linked]], used: set[str]) -> None:
         """As `keep_blocks`, for pieces with links."""
-        if self.db is None:
-            return
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for k, p in new:
             links = json.dumps([p.links_xml, p.rels, p.links, p.overflow], ensure_ascii=False)
-            seal = _seal(p.block.data + links.encode("utf-8", "surrogatepass"), p.block.size, p.block.zcrc)
+            seal = _seal_linked(p.block.data, links, p.block.size, p.block.zcrc)
             rows.append((k, p.block.size, p.block.zcrc, seal, p.block.data, links))
-        try:
-            with self.db:
-                stale = [(k,) for (k,) in self.db.execute("SELECT key FROM linked") if k not in used]
-                self.db.executemany("DELETE FROM linked WHERE key = ?", stale)
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO linked (key, size, zcrc, dcrc, data, links) VALUES (?, ?, ?, ?, ?, ?)", rows
-                )
-        except sqlite3.Error:  # full disk, read-only folder: the workbook itself is unaffected
-            pass
+        self._keep_only("linked", ("key", "size", "zcrc", "dcrc", "data", "links"), rows, used)
 
     def keep_round(self, key: str, blob: bytes) -> None:
         """Keep what the next merge will read from the workbook just written (key: `round_key`;
@@ -329,6 +327,11 @@ def round_key(workbook: bytes) -> str:
 def _seal(data: bytes, size: int, zcrc: int) -> int:
     """A stored block's checksum, over the numbers too: a wrong size or CRC would make a broken workbook."""
     return zlib.crc32(data, zlib.crc32(f"{size}:{zcrc}".encode()))
+
+
+def _seal_linked(data: bytes, links: str, size: int, zcrc: int) -> int:
+    """A stored piece's checksum: its block's, over its links (JSON) too."""
+    return _seal(data + links.encode("utf-8", "surrogatepass"), size, zcrc)
 
 
 # how a report is pickled (2: targets packed, checks/base.FileReport): part of every key, so that
